@@ -1,0 +1,1 @@
+//! The serde schema of the config file (written by the config work).

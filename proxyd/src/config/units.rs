@@ -1,0 +1,1 @@
+//! Durations and sizes with units (written by the config work).

@@ -1,0 +1,4 @@
+//! proxyd: a reverse proxy and load balancer.
+#![allow(dead_code)]
+
+pub mod config;
