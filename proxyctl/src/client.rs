@@ -9,7 +9,7 @@
 //! and what to do; this module never prints.
 
 use std::io::{self, BufReader, Read, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -105,7 +105,10 @@ impl Client {
         let socket = self.socket.clone();
         let reason = match error.kind() {
             io::ErrorKind::NotFound => Unreachable::NotFound { socket },
-            io::ErrorKind::ConnectionRefused => Unreachable::Refused { socket },
+            io::ErrorKind::ConnectionRefused => match std::fs::metadata(&socket) {
+                Ok(meta) if !meta.file_type().is_socket() => Unreachable::NotASocket { socket },
+                _ => Unreachable::Refused { socket },
+            },
             io::ErrorKind::PermissionDenied => {
                 let owner = describe_owner(&socket);
                 Unreachable::PermissionDenied { socket, owner }

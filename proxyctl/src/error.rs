@@ -192,6 +192,11 @@ pub enum Unreachable {
         /// The socket path.
         socket: PathBuf,
     },
+    /// The path exists but is not a socket.
+    NotASocket {
+        /// The socket path.
+        socket: PathBuf,
+    },
     /// The file system refused access to the socket.
     PermissionDenied {
         /// The socket path.
@@ -224,6 +229,11 @@ impl fmt::Display for Unreachable {
             Unreachable::Refused { socket } => write!(
                 f,
                 "connection to socket {} refused (the socket file is stale: is proxyd running?)",
+                socket.display()
+            ),
+            Unreachable::NotASocket { socket } => write!(
+                f,
+                "{} is not a socket (point --socket or PROXYD_ADMIN_SOCKET at proxyd's [admin] socket)",
                 socket.display()
             ),
             Unreachable::PermissionDenied { socket, owner } => {

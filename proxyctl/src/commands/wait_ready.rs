@@ -54,16 +54,17 @@ pub fn run(
     let deadline = started + total;
     let client = Client::new(socket, DEFAULT_REQUEST_TIMEOUT);
     let mut backoff = FIRST_BACKOFF;
+    let mut reason = String::from("no attempt finished in time");
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(CtlError::NotReady {
                 waited: total,
-                reason: "no attempt finished in time".into(),
+                reason,
             });
         }
         let client = client.with_timeout(left.min(DEFAULT_REQUEST_TIMEOUT));
-        let reason = match poll(&client, args)? {
+        reason = match poll(&client, args)? {
             Poll::Ready(generation) => {
                 let waited = started.elapsed();
                 if out.is_json() {
@@ -79,9 +80,6 @@ pub fn run(
             Poll::NotYet(reason) => reason,
         };
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(CtlError::NotReady { waited: total, reason });
-        }
         thread::sleep(backoff.min(left));
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }

@@ -52,6 +52,14 @@ impl Tone {
     }
 }
 
+/// `{"status":"error","message":..}`: what `--json` prints when proxyctl
+/// itself fails; the same shape as a daemon error reply.
+#[derive(Serialize)]
+struct ErrorDoc<'m> {
+    status: &'static str,
+    message: &'m str,
+}
+
 /// Where a command's results go.
 pub struct Output<'a> {
     json: bool,
@@ -125,8 +133,13 @@ impl<'a> Output<'a> {
         let message = error.to_string();
         let _ = writeln!(self.stderr, "{message}");
         if self.json && !self.json_written {
-            let doc = serde_json::json!({ "status": "error", "message": message });
-            let _ = writeln!(self.stdout, "{doc}");
+            let doc = ErrorDoc {
+                status: "error",
+                message: &message,
+            };
+            if let Ok(line) = serde_json::to_string(&doc) {
+                let _ = writeln!(self.stdout, "{line}");
+            }
             self.json_written = true;
         }
         let _ = self.stdout.flush();
