@@ -142,14 +142,21 @@ fn unmet(report: &StatusReport, args: &WaitReadyArgs) -> Option<String> {
     None
 }
 
-/// Errors that may go away while the daemon starts are "not yet".
+/// Errors that may go away while the daemon starts are "not yet", with a
+/// short reason (the timeout error adds its own hint).
 fn transient(error: CtlError) -> Result<Poll, CtlError> {
-    match error {
+    let reason = match &error {
         CtlError::Unreachable {
-            reason: Unreachable::NotFound { .. } | Unreachable::Refused { .. },
+            reason: Unreachable::NotFound { socket },
+        } => format!("socket {} not found", socket.display()),
+        CtlError::Unreachable {
+            reason: Unreachable::Refused { socket },
+        } => format!("connection to socket {} refused", socket.display()),
+        CtlError::Timeout { command, after, .. } => {
+            format!("no reply to `{command}` within {}", compact_duration(*after))
         }
-        | CtlError::Timeout { .. }
-        | CtlError::NoReply { .. } => Ok(Poll::NotYet(error.to_string())),
-        other => Err(other),
-    }
+        CtlError::NoReply { detail, .. } => format!("connection closed without a reply: {detail}"),
+        _ => return Err(error),
+    };
+    Ok(Poll::NotYet(reason))
 }
