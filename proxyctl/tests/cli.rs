@@ -169,7 +169,7 @@ fn status(generation: u64, healthy: bool) -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let in_days = |d: u64| {
         humantime::format_rfc3339_seconds(
-            std::time::SystemTime::now() + Duration::from_secs(d * 86_400 + 3_600),
+            std::time::SystemTime::now() + Duration::from_secs(d * 86_400 + 7_200),
         )
         .to_string()
     };
