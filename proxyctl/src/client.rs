@@ -88,10 +88,7 @@ impl Client {
         stream
             .write_all(format!("{word}\n").as_bytes())
             .map_err(io_err)?;
-        let mut reader = BufReader::new(DeadlineReader {
-            stream,
-            deadline,
-        });
+        let mut reader = BufReader::new(DeadlineReader { stream, deadline });
         let bytes = framing::read_line_limited(&mut reader, MAX_LINE).map_err(io_err)?;
         let line = String::from_utf8(bytes).map_err(|_| CtlError::Protocol {
             socket: self.socket.clone(),

@@ -40,12 +40,26 @@ pub fn all() -> std::io::Result<Vec<GeneratedFile>> {
                 content: completion(shell, command.clone(), name).into_bytes(),
             });
         }
-        let mut man = Vec::new();
-        clap_mangen::Man::new(command).section("8").render(&mut man)?;
-        files.push(GeneratedFile {
-            path: format!("man/{name}.8"),
-            content: man,
-        });
+        files.push(man_page(&format!("man/{name}.8"), command.clone())?);
+        // The SUBCOMMANDS section refers to `proxyctl-reload(8)` and so on:
+        // give each subcommand its page (with the global options propagated).
+        let mut built = command;
+        built.build();
+        for sub in built.get_subcommands().filter(|s| s.get_name() != "help") {
+            let page = format!("{name}-{}", sub.get_name());
+            files.push(man_page(&format!("man/{page}.8"), sub.clone())?);
+        }
     }
     Ok(files)
+}
+
+fn man_page(path: &str, command: clap::Command) -> std::io::Result<GeneratedFile> {
+    let mut content = Vec::new();
+    clap_mangen::Man::new(command)
+        .section("8")
+        .render(&mut content)?;
+    Ok(GeneratedFile {
+        path: path.to_string(),
+        content,
+    })
 }

@@ -251,7 +251,11 @@ fn no_daemon_exits_3_with_a_hint() {
         assert!(r.stdout.is_empty(), "{}", r.stdout);
         assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
         assert!(r.stderr.contains("cannot reach proxyd"), "{}", r.stderr);
-        assert!(r.stderr.contains(&socket.display().to_string()), "{}", r.stderr);
+        assert!(
+            r.stderr.contains(&socket.display().to_string()),
+            "{}",
+            r.stderr
+        );
         assert!(r.stderr.contains("is proxyd running?"), "{}", r.stderr);
     }
 }
@@ -274,7 +278,11 @@ fn socket_comes_from_the_environment() {
     let dir = short_tempdir();
     let socket = dir.path().join("env.sock");
     let r = run(proxyctl().env("PROXYD_ADMIN_SOCKET", &socket).arg("status")).expect(3);
-    assert!(r.stderr.contains(&socket.display().to_string()), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&socket.display().to_string()),
+        "{}",
+        r.stderr
+    );
     let r = run(proxyctl().arg("status")).expect(3);
     assert!(r.stderr.contains("/run/proxyd/admin.sock"), "{}", r.stderr);
 }
@@ -306,9 +314,15 @@ fn status_prints_header_and_tables_without_colour() {
     assert!(out.contains("pid:          4242"), "{out}");
     assert!(out.contains("uptime:       1h 2m"), "{out}");
     assert!(out.contains("state:        ready"), "{out}");
-    assert!(out.contains("generation:   3 (sha256 0123456789ab)"), "{out}");
+    assert!(
+        out.contains("generation:   3 (sha256 0123456789ab)"),
+        "{out}"
+    );
     assert!(out.contains("last reload:  ok, "), "{out}");
-    assert_eq!(header_words(out, "NAME"), ["NAME", "KIND", "HTTP", "HTTPS", "ACTIVE"]);
+    assert_eq!(
+        header_words(out, "NAME"),
+        ["NAME", "KIND", "HTTP", "HTTPS", "ACTIVE"]
+    );
     assert_eq!(
         header_words(out, "UPSTREAM"),
         ["UPSTREAM", "ADDRESS", "HEALTH", "ACTIVE", "REQUESTS", "FAILURES"]
@@ -338,7 +352,11 @@ fn status_leaves_out_empty_tables() {
     );
     let r = run(ctl(&fake.socket).arg("status")).expect(0);
     assert!(r.stdout.contains("state:        not ready"), "{}", r.stdout);
-    assert!(r.stdout.contains("last reload:  none since start"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("last reload:  none since start"),
+        "{}",
+        r.stdout
+    );
     for absent in ["listeners:", "upstream servers:", "certificates:"] {
         assert!(!r.stdout.contains(absent), "{}", r.stdout);
     }
@@ -355,8 +373,9 @@ fn status_json_passes_the_reply_through() {
 
 #[test]
 fn status_error_reply_exits_1() {
-    let fake =
-        FakeDaemon::always(r#"{"status":"error","protocol":1,"message":"unknown command: status"}"#);
+    let fake = FakeDaemon::always(
+        r#"{"status":"error","protocol":1,"message":"unknown command: status"}"#,
+    );
     let r = run(ctl(&fake.socket).arg("status")).expect(1);
     assert!(r.stderr.contains("unknown command: status"), "{}", r.stderr);
     let r = run(ctl(&fake.socket).args(["--json", "status"])).expect(1);
@@ -380,10 +399,22 @@ fn reload_prints_the_generation_change() {
     );
     let r = run(ctl(&fake.socket).arg("reload")).expect(0);
     assert_eq!(fake.received(), vec!["reload\n".to_string()]);
-    assert!(r.stdout.starts_with("reloaded: generation 3 → 4\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("sites:     added blog; changed app"), "{}", r.stdout);
+    assert!(
+        r.stdout.starts_with("reloaded: generation 3 → 4\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("sites:     added blog; changed app"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("upstreams: removed old"), "{}", r.stdout);
-    assert!(r.stderr.contains("warning: [runtime] changed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning: [runtime] changed"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -392,10 +423,22 @@ fn rejected_reload_exits_1_with_the_daemon_message() {
     let fake = FakeDaemon::always(reply);
     let r = run(ctl(&fake.socket).arg("reload")).expect(1);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
-    assert!(r.stderr.contains("generation 3 keeps running"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("generation 3 keeps running"),
+        "{}",
+        r.stderr
+    );
     let lines: Vec<&str> = r.stderr.lines().collect();
-    assert!(lines.contains(&"/etc/proxyd/proxyd.toml:12:5: unknown upstream `apii`"), "{}", r.stderr);
-    assert!(lines.contains(&"/etc/proxyd/proxyd.toml:20:1: duplicate site `app`"), "{}", r.stderr);
+    assert!(
+        lines.contains(&"/etc/proxyd/proxyd.toml:12:5: unknown upstream `apii`"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        lines.contains(&"/etc/proxyd/proxyd.toml:20:1: duplicate site `app`"),
+        "{}",
+        r.stderr
+    );
 
     let r = run(ctl(&fake.socket).args(["--json", "reload"])).expect(1);
     assert_eq!(r.stdout.trim_end(), reply);
@@ -407,8 +450,16 @@ fn rejected_reload_exits_1_with_the_daemon_message() {
 fn garbage_reply_exits_1() {
     let fake = FakeDaemon::always("HTTP/1.1 400 Bad Request");
     let r = run(ctl(&fake.socket).arg("status")).expect(1);
-    assert!(r.stderr.contains("not an admin-protocol reply"), "{}", r.stderr);
-    assert!(r.stderr.contains("protocol version unknown"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not an admin-protocol reply"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("protocol version unknown"),
+        "{}",
+        r.stderr
+    );
     let r = run(ctl(&fake.socket).args(["--json", "status"])).expect(1);
     assert_eq!(r.json()["status"], "error");
 }
@@ -473,7 +524,11 @@ fn wait_ready_times_out_with_exit_4() {
     let r = run(ctl(&fake.socket).args(["wait-ready", "--timeout", "300ms"])).expect(4);
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(r.stderr.contains("not ready after 300ms"), "{}", r.stderr);
-    assert!(r.stderr.contains("proxyd reports not ready"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("proxyd reports not ready"),
+        "{}",
+        r.stderr
+    );
     let r = run(ctl(&fake.socket).args(["--json", "wait-ready", "--timeout", "300ms"])).expect(4);
     assert_eq!(r.json()["status"], "error");
 }
@@ -501,7 +556,12 @@ fn wait_ready_waits_for_the_socket_to_appear() {
     thread::sleep(Duration::from_millis(200));
     let fake = FakeDaemon::start_at(&socket, Box::new(|_, _| Answer::Line(ready(true))));
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!fake.received().is_empty());
 }
 
@@ -519,8 +579,13 @@ fn wait_ready_waits_for_the_generation() {
 #[test]
 fn wait_ready_healthy_names_the_upstream_without_a_healthy_server() {
     let fake = FakeDaemon::start(|_, _| Answer::Line(status(1, false)));
-    let r = run(ctl(&fake.socket).args(["wait-ready", "--healthy", "--timeout", "300ms"])).expect(4);
-    assert!(r.stderr.contains("upstream `api` has no healthy server"), "{}", r.stderr);
+    let r =
+        run(ctl(&fake.socket).args(["wait-ready", "--healthy", "--timeout", "300ms"])).expect(4);
+    assert!(
+        r.stderr.contains("upstream `api` has no healthy server"),
+        "{}",
+        r.stderr
+    );
     let fake = FakeDaemon::start(|_, n| Answer::Line(status(1, n >= 1)));
     run(ctl(&fake.socket).args(["wait-ready", "--healthy", "--certificates"])).expect(0);
 }
@@ -557,7 +622,11 @@ fn check_config_invalid_file_lists_errors_compiler_style() {
     std::fs::write(&path, INVALID).unwrap();
     let r = run(proxyctl().arg("check-config").arg(&path)).expect(1);
     let prefix = format!("{}:", path.display());
-    let diagnostics: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with(&prefix)).collect();
+    let diagnostics: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
     assert!(!diagnostics.is_empty(), "{}", r.stderr);
     for line in diagnostics {
         let rest = &line[prefix.len()..];

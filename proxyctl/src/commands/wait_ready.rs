@@ -74,8 +74,12 @@ pub fn run(
                         waited_ms: waited.as_millis(),
                     });
                 }
-                let generation = generation.map_or_else(String::new, |g| format!(": generation {g}"));
-                return out.text(&format!("ready{generation} (waited {})\n", compact_duration(waited)));
+                let generation =
+                    generation.map_or_else(String::new, |g| format!(": generation {g}"));
+                return out.text(&format!(
+                    "ready{generation} (waited {})\n",
+                    compact_duration(waited)
+                ));
             }
             Poll::NotYet(reason) => reason,
         };
@@ -126,11 +130,17 @@ fn unmet(report: &StatusReport, args: &WaitReadyArgs) -> Option<String> {
     if let Some(want) = args.generation {
         let running = report.config.generation;
         if running < want {
-            return Some(format!("generation {running} is running, waiting for {want}"));
+            return Some(format!(
+                "generation {running} is running, waiting for {want}"
+            ));
         }
     }
     if args.healthy {
-        if let Some(u) = report.upstreams.iter().find(|u| !u.servers.iter().any(|s| s.healthy)) {
+        if let Some(u) = report
+            .upstreams
+            .iter()
+            .find(|u| !u.servers.iter().any(|s| s.healthy))
+        {
             return Some(format!("upstream `{}` has no healthy server", u.name));
         }
     }
@@ -153,7 +163,10 @@ fn transient(error: CtlError) -> Result<Poll, CtlError> {
             reason: Unreachable::Refused { socket },
         } => format!("connection to socket {} refused", socket.display()),
         CtlError::Timeout { command, after, .. } => {
-            format!("no reply to `{command}` within {}", compact_duration(*after))
+            format!(
+                "no reply to `{command}` within {}",
+                compact_duration(*after)
+            )
         }
         CtlError::NoReply { detail, .. } => format!("connection closed without a reply: {detail}"),
         _ => return Err(error),

@@ -21,7 +21,10 @@ pub fn diagnostic_line(d: &Diagnostic, severity: &str) -> String {
     if d.line == 0 {
         format!("{}: {severity}: {}", d.file, d.message)
     } else {
-        format!("{}:{}:{}: {severity}: {}", d.file, d.line, d.column, d.message)
+        format!(
+            "{}:{}:{}: {severity}: {}",
+            d.file, d.line, d.column, d.message
+        )
     }
 }
 
@@ -39,7 +42,11 @@ pub fn count_summary(errors: usize, warnings: usize) -> String {
     if warnings == 0 {
         plural(errors, "error")
     } else {
-        format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+        format!(
+            "{}, {}",
+            plural(errors, "error"),
+            plural(warnings, "warning")
+        )
     }
 }
 
@@ -66,7 +73,10 @@ mod tests {
             message: "unknown key `x`".into(),
             severity: Severity::Error,
         };
-        assert_eq!(diagnostic_line(&d, "error"), "p.toml:3:7: error: unknown key `x`");
+        assert_eq!(
+            diagnostic_line(&d, "error"),
+            "p.toml:3:7: error: unknown key `x`"
+        );
         assert_eq!(count_summary(3, 1), "3 errors, 1 warning");
         assert_eq!(count_summary(1, 0), "1 error");
         assert_eq!(ok_summary(2), "config OK (2 warnings)");

@@ -111,8 +111,8 @@ impl<'a> Output<'a> {
 
     /// Writes `value` as the one JSON document of this run.
     pub fn json<T: Serialize>(&mut self, value: &T) -> Result<(), CtlError> {
-        let line = serde_json::to_string(value)
-            .map_err(|e| CtlError::Output(std::io::Error::other(e)))?;
+        let line =
+            serde_json::to_string(value).map_err(|e| CtlError::Output(std::io::Error::other(e)))?;
         self.json_line(&line)
     }
 

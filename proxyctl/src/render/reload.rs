@@ -18,7 +18,11 @@ pub fn render(body: &ReloadBody) -> String {
         ("tcp", &c.tcp),
     ] {
         if !changes.is_empty() {
-            text.push_str(&format!("  {:<11}{}\n", format!("{kind}:"), describe(changes)));
+            text.push_str(&format!(
+                "  {:<11}{}\n",
+                format!("{kind}:"),
+                describe(changes)
+            ));
         }
     }
     text

@@ -48,8 +48,16 @@ fn header(report: &StatusReport, out: &Output<'_>, now: SystemTime) -> String {
     let last_reload = match &config.last_reload {
         None => "none since start".to_string(),
         Some(last) => {
-            let tone = if last.result == "ok" { Tone::Good } else { Tone::Bad };
-            let mut line = format!("{}, {}", out.paint(&last.result, tone), relative(&last.at, now));
+            let tone = if last.result == "ok" {
+                Tone::Good
+            } else {
+                Tone::Bad
+            };
+            let mut line = format!(
+                "{}, {}",
+                out.paint(&last.result, tone),
+                relative(&last.at, now)
+            );
             if let Some(message) = last.message.as_deref().filter(|m| !m.is_empty()) {
                 // A multi-line reload error stays readable under the header.
                 line.push_str(": ");
@@ -61,10 +69,16 @@ fn header(report: &StatusReport, out: &Output<'_>, now: SystemTime) -> String {
     let rows = [
         ("version", report.version.clone()),
         ("pid", report.pid.to_string()),
-        ("uptime", compact_duration(Duration::from_secs(report.uptime_secs))),
+        (
+            "uptime",
+            compact_duration(Duration::from_secs(report.uptime_secs)),
+        ),
         ("state", state),
         ("config", config.path.clone()),
-        ("generation", format!("{} (sha256 {sha})", config.generation)),
+        (
+            "generation",
+            format!("{} (sha256 {sha})", config.generation),
+        ),
         ("loaded", relative(&config.loaded_at, now)),
         ("last reload", last_reload),
         ("sites", report.sites.to_string()),
@@ -90,7 +104,9 @@ fn listeners(report: &StatusReport, out: &Output<'_>) -> String {
 }
 
 fn servers(report: &StatusReport, out: &Output<'_>) -> String {
-    let mut table = out.table(&["UPSTREAM", "ADDRESS", "HEALTH", "ACTIVE", "REQUESTS", "FAILURES"]);
+    let mut table = out.table(&[
+        "UPSTREAM", "ADDRESS", "HEALTH", "ACTIVE", "REQUESTS", "FAILURES",
+    ]);
     for u in &report.upstreams {
         for s in &u.servers {
             let health = if s.healthy {
@@ -119,8 +135,16 @@ fn certificates(report: &StatusReport, out: &Output<'_>, now: SystemTime) -> Str
             out.cell(&c.site, None),
             out.cell(&c.source, None),
             out.cell(&expires, tone),
-            out.cell(&c.next_renewal.as_deref().map_or_else(|| "-".into(), |t| relative(t, now)), None),
-            out.cell(&one_line(c.last_error.as_deref()), c.last_error.as_ref().map(|_| Tone::Bad)),
+            out.cell(
+                &c.next_renewal
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |t| relative(t, now)),
+                None,
+            ),
+            out.cell(
+                &one_line(c.last_error.as_deref()),
+                c.last_error.as_ref().map(|_| Tone::Bad),
+            ),
         ]);
     }
     table_text(&table)
@@ -138,7 +162,11 @@ fn expiry(c: &CertificateStatus, now: SystemTime) -> (String, Option<Tone>) {
         Some(s) if s <= 0 => (format!("expired ({date})"), Some(Tone::Bad)),
         Some(s) => {
             let days = s / 86_400;
-            let tone = if days < EXPIRY_WARN_DAYS { Tone::Warn } else { Tone::Good };
+            let tone = if days < EXPIRY_WARN_DAYS {
+                Tone::Warn
+            } else {
+                Tone::Good
+            };
             let word = if days == 1 { "day" } else { "days" };
             (format!("{days} {word} ({date})"), Some(tone))
         }

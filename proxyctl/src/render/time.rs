@@ -49,8 +49,14 @@ pub fn seconds_until(timestamp: &str, now: SystemTime) -> Option<i64> {
 pub fn relative(timestamp: &str, now: SystemTime) -> String {
     match seconds_until(timestamp, now) {
         Some(0) => "now".into(),
-        Some(s) if s > 0 => format!("in {}", compact_duration(Duration::from_secs(s.unsigned_abs()))),
-        Some(s) => format!("{} ago", compact_duration(Duration::from_secs(s.unsigned_abs()))),
+        Some(s) if s > 0 => format!(
+            "in {}",
+            compact_duration(Duration::from_secs(s.unsigned_abs()))
+        ),
+        Some(s) => format!(
+            "{} ago",
+            compact_duration(Duration::from_secs(s.unsigned_abs()))
+        ),
         None => timestamp.to_string(),
     }
 }
@@ -64,7 +70,10 @@ mod tests {
         assert_eq!(compact_duration(Duration::from_millis(300)), "300ms");
         assert_eq!(compact_duration(Duration::from_secs(42)), "42s");
         assert_eq!(compact_duration(Duration::from_secs(725)), "12m 5s");
-        assert_eq!(compact_duration(Duration::from_secs(3 * 3600 + 720 + 5)), "3h 12m");
+        assert_eq!(
+            compact_duration(Duration::from_secs(3 * 3600 + 720 + 5)),
+            "3h 12m"
+        );
         assert_eq!(compact_duration(Duration::from_secs(4 * 86_400)), "4d");
     }
 
