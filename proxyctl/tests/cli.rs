@@ -5,6 +5,9 @@
 //! socket paths are limited to about 108 bytes). It records every request
 //! line and answers with whatever the test's closure says.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! The committed shell completions and man pages must match what the clap
 //! definitions generate today. Run with `UPDATE_GENERATED=1` to rewrite them.
 
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 
 #[test]

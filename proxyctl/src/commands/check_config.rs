@@ -43,7 +43,8 @@ pub fn run(args: &CheckConfigArgs, out: &mut Output<'_>) -> Result<(), CtlError>
         Ok(loaded) => (Vec::new(), loaded.warnings),
         Err(e) => (e.errors, e.warnings),
     };
-    let valid = errors.is_empty() && !(args.strict && !warnings.is_empty());
+    let fatal_warnings = args.strict && !warnings.is_empty();
+    let valid = errors.is_empty() && !fatal_warnings;
     if out.is_json() {
         out.json(&CheckReport {
             valid,

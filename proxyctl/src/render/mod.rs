@@ -170,7 +170,7 @@ impl<'a> Output<'a> {
         table
             .load_preset(comfy_table::presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Disabled)
-            .set_header(header.iter().map(|h| Cell::new(h)));
+            .set_header(header.iter().copied().map(Cell::new));
         if self.colour {
             table.enforce_styling();
         } else {
