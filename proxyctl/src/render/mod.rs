@@ -194,3 +194,42 @@ pub fn table_text(table: &Table) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn health_table(colour: bool) -> String {
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        let out = Output::new(false, colour, &mut o, &mut e);
+        let mut table = out.table(&["HEALTH"]);
+        table.add_row(vec![out.cell("healthy", Some(Tone::Good))]);
+        format!("{}{}", table_text(&table), out.paint("ready", Tone::Good))
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        assert!(health_table(true).contains("\x1b["));
+        assert!(!health_table(false).contains('\x1b'));
+        assert_eq!(health_table(false), "HEALTH\nhealthy\nready");
+    }
+
+    #[test]
+    fn json_mode_never_colours_and_reports_one_document() {
+        let (mut o, mut e) = (Vec::new(), Vec::new());
+        {
+            let mut out = Output::new(true, true, &mut o, &mut e);
+            assert_eq!(out.paint("x", Tone::Bad), "x");
+            out.json_line(r#"{"status":"error","message":"m"}"#)
+                .unwrap();
+            out.report(&CtlError::Daemon {
+                command: "reload",
+                message: "m".into(),
+            });
+        }
+        assert_eq!(String::from_utf8(o).unwrap().lines().count(), 1);
+        assert!(String::from_utf8(e)
+            .unwrap()
+            .contains("proxyd refused `reload`: m"));
+    }
+}
