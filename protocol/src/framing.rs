@@ -7,8 +7,9 @@ use std::io::{self, BufRead, Read};
 pub fn encode_line<T: Serialize>(value: &T) -> String {
     // Serializing our own plain structs to a String cannot fail: they hold no
     // maps with non-string keys and no failing `Serialize` impls.
-    let mut line = serde_json::to_string(value)
-        .unwrap_or_else(|e| format!("{{\"status\":\"error\",\"protocol\":1,\"message\":\"internal error: {e}\"}}"));
+    let mut line = serde_json::to_string(value).unwrap_or_else(|e| {
+        format!("{{\"status\":\"error\",\"protocol\":1,\"message\":\"internal error: {e}\"}}")
+    });
     line.push('\n');
     line
 }

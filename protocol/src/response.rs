@@ -134,7 +134,9 @@ pub fn decode_reply<T: DeserializeOwned>(line: &str) -> Result<Result<T, ErrorBo
         }
     }
     match envelope.status {
-        ReplyStatus::Ok => Ok(Ok(serde_json::from_value(value).map_err(ReplyError::Malformed)?)),
+        ReplyStatus::Ok => Ok(Ok(
+            serde_json::from_value(value).map_err(ReplyError::Malformed)?
+        )),
         ReplyStatus::Error => Ok(Err(
             serde_json::from_value(value).map_err(ReplyError::Malformed)?
         )),

@@ -348,6 +348,9 @@ mod tests {
         assert!(text.contains("http = \"127.0.0.1:2\""), "{text}");
         assert!(text.contains("socket = \"/tmp/x/admin.sock\""), "{text}");
         assert!(text.contains("body = \"pong \\\"q\\\"\""), "{text}");
-        assert_eq!(line_of(&text, "strip_prefix"), line_of(&text, "\"/api/\"") + 2);
+        assert_eq!(
+            line_of(&text, "strip_prefix"),
+            line_of(&text, "\"/api/\"") + 2
+        );
     }
 }

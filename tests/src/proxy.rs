@@ -302,7 +302,10 @@ impl TestProxy {
         tokio::time::timeout(patience(), reader.read_line(&mut line))
             .await
             .map_err(|_| anyhow::anyhow!("no reply within {:?}", patience()))??;
-        anyhow::ensure!(line.ends_with('\n'), "reply not terminated by \\n: {line:?}");
+        anyhow::ensure!(
+            line.ends_with('\n'),
+            "reply not terminated by \\n: {line:?}"
+        );
         Ok(line)
     }
 

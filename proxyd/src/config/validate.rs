@@ -9,7 +9,10 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
     Err(stub(&path.display().to_string()))
 }
 
-pub(crate) fn parse_str(source: &str, file: &str) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
+pub(crate) fn parse_str(
+    source: &str,
+    file: &str,
+) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
     let _ = source;
     Err(stub(file))
 }
