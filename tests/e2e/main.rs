@@ -4,6 +4,9 @@
 //! Build the binaries first: `cargo build --bins && cargo test -p proxyd-e2e`
 //! (or `cargo test --workspace`, which builds them).
 
+// `unwrap` is fine in tests and their helpers (STYLE §3.3).
+#![allow(clippy::unwrap_used)]
+
 mod admin;
 mod reload;
 mod routing;
