@@ -345,6 +345,12 @@ mod tests {
             dir: "/tmp/x".into(),
         };
         let text = ph.fill(&cfg.template());
+        let table: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(
+            table["site"][0]["route"][0]["strip_prefix"].as_bool(),
+            Some(true)
+        );
+        assert_eq!(table["defaults"]["request_timeout"].as_str(), Some("300ms"));
         assert!(text.contains("http = \"127.0.0.1:2\""), "{text}");
         assert!(text.contains("socket = \"/tmp/x/admin.sock\""), "{text}");
         assert!(text.contains("body = \"pong \\\"q\\\"\""), "{text}");

@@ -18,6 +18,7 @@
 //! ```
 //!
 //! # Layout
+//! - [`admin`]: the admin-socket client (one line out, one JSON line back).
 //! - [`bins`]: where the binaries are (`$PROXYD_BIN`, `$PROXYCTL_BIN`, else `target/<profile>/`).
 //! - [`ports`]: free loopback ports from one process-wide cursor.
 //! - [`config`]: the config file a test describes ([`ProxyConfig`], [`Site`], [`Route`], [`Upstream`]).
@@ -28,6 +29,7 @@
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
+pub mod admin;
 pub mod bins;
 pub mod client;
 pub mod config;

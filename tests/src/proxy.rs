@@ -18,9 +18,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
 
+use crate::admin;
 use crate::bins;
 use crate::config::{Placeholders, ProxyConfig};
 use crate::ctl::Ctl;
@@ -118,7 +117,11 @@ impl TestProxy {
             if let Some(status) = px.poll_exit() {
                 return Err(StartFailure {
                     exit: Some(status),
-                    message: format!("proxyd exited early with {status}\n{}", px.log_tail(40)),
+                    message: format!(
+                        "proxyd exited early with {status}\n{}\n{}",
+                        px.config_dump(),
+                        px.log_tail(40)
+                    ),
                 });
             }
             if let Ok(reply) = px.try_admin("ready").await {
@@ -130,8 +133,9 @@ impl TestProxy {
                 return Err(StartFailure {
                     exit: None,
                     message: format!(
-                        "not ready after {:?} (raise PROXYD_TEST_PATIENCE_MS?)\n{}",
+                        "not ready after {:?} (raise PROXYD_TEST_PATIENCE_MS?)\n{}\n{}",
                         patience(),
+                        px.config_dump(),
                         px.log_tail(40)
                     ),
                 });
@@ -267,6 +271,15 @@ impl TestProxy {
         )
     }
 
+    /// The config file's path and text, for failure messages.
+    pub fn config_dump(&self) -> String {
+        format!(
+            "--- {} ---\n{}",
+            self.config_path.display(),
+            std::fs::read_to_string(&self.config_path).unwrap_or_default()
+        )
+    }
+
     /// The last `n` lines of each stream, labelled.
     pub fn log_tail(&self, n: usize) -> String {
         fn tail(text: &str, n: usize) -> String {
@@ -293,30 +306,12 @@ impl TestProxy {
 
     /// Sends raw bytes and returns the raw reply line (without parsing).
     pub async fn admin_raw(&self, bytes: &[u8]) -> anyhow::Result<String> {
-        let mut stream = tokio::time::timeout(patience(), UnixStream::connect(&self.ph.socket))
-            .await
-            .map_err(|_| anyhow::anyhow!("connect timed out"))??;
-        stream.write_all(bytes).await?;
-        let mut reader = BufReader::new(stream);
-        let mut line = String::new();
-        tokio::time::timeout(patience(), reader.read_line(&mut line))
-            .await
-            .map_err(|_| anyhow::anyhow!("no reply within {:?}", patience()))??;
-        anyhow::ensure!(
-            line.ends_with('\n'),
-            "reply not terminated by \\n: {line:?}"
-        );
-        Ok(line)
+        admin::exchange(&self.ph.socket, bytes).await
     }
 
     /// Like [`admin`](Self::admin), but returns errors.
     pub async fn try_admin(&self, line: &str) -> anyhow::Result<Value> {
-        let mut bytes = line.as_bytes().to_vec();
-        if !bytes.ends_with(b"\n") {
-            bytes.push(b'\n');
-        }
-        let reply = self.admin_raw(&bytes).await?;
-        Ok(serde_json::from_str(reply.trim_end())?)
+        admin::command(&self.ph.socket, line).await
     }
 
     /// The `status` reply.
@@ -365,12 +360,7 @@ impl Drop for TestProxy {
             }
         }
         if std::thread::panicking() {
-            eprintln!(
-                "proxyd config {}:\n{}\n{}",
-                self.config_path.display(),
-                std::fs::read_to_string(&self.config_path).unwrap_or_default(),
-                self.log_tail(40)
-            );
+            eprintln!("{}\n{}", self.config_dump(), self.log_tail(40));
         }
     }
 }
