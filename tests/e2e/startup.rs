@@ -128,3 +128,18 @@ async fn sigterm_shuts_down_cleanly_with_exit_0() {
     let status = px.wait_exit(patience() + Duration::from_secs(1)).await;
     assert_eq!(status.code(), Some(0), "{}", px.log_tail(40));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_port_answers_health_and_ready_once_ready() {
+    let px = valid().start().await;
+    let addr = px.health_addr();
+
+    let health = proxyd_e2e::get(addr, &addr.to_string(), "/health").await;
+    assert_eq!(health.status(), 200, "{}", health.text());
+    let body: serde_json::Value = serde_json::from_slice(&health.body)
+        .unwrap_or_else(|e| panic!("/health is not JSON ({e}): {}", health.text()));
+    assert_eq!(body["status"], "ok", "{body}");
+
+    let ready = proxyd_e2e::get(addr, &addr.to_string(), "/ready").await;
+    assert_eq!(ready.status(), 200, "{}", ready.text());
+}
