@@ -1,5 +1,33 @@
 //! proxyd: a reverse proxy and load balancer.
-#![allow(dead_code)]
+//!
+//! # Layout
+//! - [`config`]: `proxyd.toml` → validated runtime model (one code path for
+//!   startup, reload, `--check` and `proxyctl check-config`).
+//! - [`snapshot`]: one config generation compiled for the request path
+//!   (host and route tables), swapped atomically by [`reload`].
+//! - [`state`]: what every task shares: the `ArcSwap<Snapshot>`, counters,
+//!   the reload lock, listeners, shutdown.
+//! - [`startup`]: the ordered, fail-fast startup and the signal loop.
+//! - [`listener`]: bound sockets kept across reloads; accept loops.
+//! - [`proxy`]: the per-request pipeline (route → respond | redirect |
+//!   forward), headers, errors → statuses.
+//! - [`upstream`]: servers, their long-lived state, pools and balancing.
+//! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
+//! - [`health`]: `/health`, `/ready`, `/metrics`.
+//! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
+pub mod admin;
+pub mod body;
 pub mod cli;
 pub mod config;
+pub mod health;
+pub mod listener;
+pub mod logging;
+pub mod notify;
+pub mod proxy;
+pub mod reload;
+pub mod shutdown;
+pub mod snapshot;
+pub mod startup;
+pub mod state;
+pub mod upstream;

@@ -1,2 +1,75 @@
-//! stub
-fn main() {}
+//! The `proxyd` binary: parse the command line, load the config, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use proxyd::cli::{Cli, LogFormatArg};
+use proxyd::config::{self, LogFormat};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+
+    let loaded = match config::load(&cli.config) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            for d in e.errors.iter() {
+                eprintln!("error: {d}");
+            }
+            for d in e.warnings.iter() {
+                eprintln!("warning: {d}");
+            }
+            eprintln!(
+                "proxyd: {} is invalid ({} error{})",
+                cli.config.display(),
+                e.errors.len(),
+                if e.errors.len() == 1 { "" } else { "s" }
+            );
+            return ExitCode::from(1);
+        }
+    };
+    if cli.check {
+        for d in &loaded.warnings {
+            eprintln!("warning: {d}");
+        }
+        println!("{}: config OK", cli.config.display());
+        return ExitCode::SUCCESS;
+    }
+
+    let format = match cli.log_format {
+        Some(LogFormatArg::Json) => LogFormat::Json,
+        Some(LogFormatArg::Text) => LogFormat::Text,
+        None => loaded.config.runtime.log_format,
+    };
+    proxyd::logging::init(format, &loaded.config.runtime.log_level);
+
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if loaded.config.runtime.worker_threads > 0 {
+        rt.worker_threads(loaded.config.runtime.worker_threads);
+    }
+    let rt = match rt.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("proxyd: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(proxyd::startup::run(loaded, cli.config.clone()));
+    // Connections still open after the drain budget are cut here.
+    rt.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg.push_str(": ");
+                msg.push_str(&c.to_string());
+                cause = c.source();
+            }
+            tracing::error!("{msg}");
+            eprintln!("proxyd: {msg}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

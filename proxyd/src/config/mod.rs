@@ -14,9 +14,13 @@
 //!
 //! Nothing outside this module sees the `File*` types.
 
+mod decode;
 pub mod diagnostic;
 mod file;
 pub mod model;
+mod report;
+#[cfg(test)]
+mod tests;
 mod units;
 mod validate;
 

@@ -24,6 +24,10 @@ pub struct Config {
     pub runtime: Runtime,
     /// `[acme]` (static), if present.
     pub acme: Option<Acme>,
+    /// `[defaults]` with built-ins filled in. Sites carry their own resolved
+    /// copy; this one applies where no site is known yet (the request head
+    /// of a new connection: `header_read_timeout`, `max_header_size`).
+    pub defaults: Limits,
     /// `[[listener]]`, in file order.
     pub listeners: Vec<Listener>,
     /// `[[site]]`, in file order.

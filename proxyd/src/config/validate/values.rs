@@ -1,0 +1,184 @@
+//! Checks for single values (ranges, non-zero durations, addresses, required
+//! keys, enums) shared by the section validators. Each reports into the
+//! [`Report`] and returns a usable value (the default on error), so that
+//! validation can carry on and find the next mistake.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::file::{Entry, SDur, SInt, SSize, SStr};
+use crate::config::report::Report;
+
+/// `Some(&value)` of a required key, or an error at the entry.
+pub(super) fn required<'a, T, U>(
+    r: &mut Report<'_>,
+    entry: &Entry<T>,
+    value: &'a Option<U>,
+    key: &str,
+    owner: &str,
+) -> Option<&'a U> {
+    if value.is_none() && !entry.is_bad(key) {
+        r.error(entry.span.clone(), format!("{owner} is missing \"{key}\""));
+    }
+    value.as_ref()
+}
+
+/// A duration that must not be zero.
+pub(super) fn nonzero_duration(
+    r: &mut Report<'_>,
+    value: Option<&SDur>,
+    default: Duration,
+    what: &str,
+) -> Duration {
+    match value {
+        Some(v) if v.get_ref().0.is_zero() => {
+            r.error(v.span(), format!("{what} must be greater than 0"));
+            default
+        }
+        Some(v) => v.get_ref().0,
+        None => default,
+    }
+}
+
+/// A size that must not be zero.
+pub(super) fn nonzero_size(
+    r: &mut Report<'_>,
+    value: Option<&SSize>,
+    default: u64,
+    what: &str,
+) -> u64 {
+    match value {
+        Some(v) if v.get_ref().0 == 0 => {
+            r.error(v.span(), format!("{what} must be greater than 0"));
+            default
+        }
+        Some(v) => v.get_ref().0,
+        None => default,
+    }
+}
+
+/// An integer within `min..=max`.
+pub(super) fn int_in(
+    r: &mut Report<'_>,
+    value: Option<&SInt>,
+    default: u64,
+    (min, max): (u64, u64),
+    what: &str,
+) -> u64 {
+    let Some(v) = value else { return default };
+    let n = *v.get_ref();
+    match u64::try_from(n) {
+        Ok(n) if (min..=max).contains(&n) => n,
+        _ if n < min as i64 => {
+            r.error(
+                v.span(),
+                format!("{what} must be at least {min}, found {n}"),
+            );
+            default
+        }
+        _ => {
+            r.error(v.span(), format!("{what} must be at most {max}, found {n}"));
+            default
+        }
+    }
+}
+
+/// A `u32` count of at least `min`.
+pub(super) fn count(
+    r: &mut Report<'_>,
+    value: Option<&SInt>,
+    default: u32,
+    min: u32,
+    what: &str,
+) -> u32 {
+    let n = int_in(
+        r,
+        value,
+        default.into(),
+        (min.into(), u32::MAX.into()),
+        what,
+    );
+    u32::try_from(n).unwrap_or(default)
+}
+
+/// `ip:port` (IPv6 in brackets).
+pub(super) fn socket_addr(r: &mut Report<'_>, value: &SStr, what: &str) -> Option<SocketAddr> {
+    match value.get_ref().parse() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            r.error(
+                value.span(),
+                format!(
+                    "invalid address \"{}\" for {what}: expected ip:port such as \"0.0.0.0:80\" or \"[::]:443\"",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// One of `choices` (mapped to its value), or an error listing them.
+pub(super) fn one_of<T: Copy>(
+    r: &mut Report<'_>,
+    value: Option<&SStr>,
+    default: T,
+    choices: &[(&str, T)],
+    what: &str,
+) -> T {
+    let Some(v) = value else { return default };
+    if let Some((_, t)) = choices.iter().find(|(name, _)| name == v.get_ref()) {
+        return *t;
+    }
+    let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+    r.error(
+        v.span(),
+        format!(
+            "invalid {what} \"{}\": expected one of {}",
+            v.get_ref(),
+            names.join(", ")
+        ),
+    );
+    default
+}
+
+/// A path from the file, resolved against the config file's directory.
+pub(super) fn path_in(base: &Path, value: &str) -> PathBuf {
+    base.join(value)
+}
+
+/// `"a", "b"` for messages.
+pub(super) fn quoted_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let v: Vec<String> = names.into_iter().map(|n| format!("\"{n}\"")).collect();
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// How an entry is named in messages: `listener "a"` or `listener #2`.
+pub(super) fn owner(kind: &str, name: Option<&SStr>, index: usize) -> String {
+    match name {
+        Some(n) => format!("{kind} \"{}\"", n.get_ref()),
+        None => format!("{kind} #{}", index + 1),
+    }
+}
+
+/// A DNS name (lowercase or not): dot-separated labels of letters, digits and
+/// `-`, not starting or ending with `-`, at most 63 characters each and 253
+/// in all. IPv4 addresses pass too.
+pub(super) fn is_dns_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}

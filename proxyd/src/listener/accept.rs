@@ -1,0 +1,140 @@
+//! Accept loops and per-connection serving.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+
+use super::Kind;
+use crate::proxy::{self, ConnInfo};
+use crate::state::Shared;
+
+/// Resolves once `rx` holds `true` or its sender is gone.
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Accepts until this listener is stopped or the daemon shuts down. At most
+/// `max_connections` connections are open at once; beyond that, new ones
+/// wait in the kernel's backlog.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    addr: SocketAddr,
+    kind: Kind,
+    mut stop: watch::Receiver<bool>,
+    active: Arc<AtomicU64>,
+    permits: Arc<Semaphore>,
+) {
+    let mut shutdown = shared.shutdown.subscribe();
+    if kind != Kind::Http {
+        tracing::warn!(%addr, ?kind, "this kind of listener is bound but not served yet; connections are closed");
+    }
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stopped(&mut stop) => break,
+            _ = stopped(&mut shutdown) => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(%addr, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+            _ = stopped(&mut shutdown) => break,
+        };
+        if kind != Kind::Http {
+            drop(stream);
+            continue;
+        }
+        tokio::spawn(serve_http(
+            shared.clone(),
+            stream,
+            peer,
+            addr,
+            permit,
+            active.clone(),
+        ));
+    }
+    tracing::debug!(%addr, "stopped accepting");
+}
+
+/// Counts a connection as active for as long as it lives.
+struct ActiveGuard(Arc<AtomicU64>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+async fn serve_http(
+    shared: Arc<Shared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    listen: SocketAddr,
+    _permit: OwnedSemaphorePermit,
+    active: Arc<AtomicU64>,
+) {
+    let _drain = shared.shutdown.guard();
+    active.fetch_add(1, Ordering::Relaxed);
+    let _active = ActiveGuard(active);
+    let _ = stream.set_nodelay(true);
+
+    // The request head arrives before we know its site, so its limits come
+    // from [defaults].
+    let (header_timeout, max_header) = {
+        let snap = shared.snapshot.load();
+        let d = &snap.config.defaults;
+        (d.header_read_timeout, d.max_header_size)
+    };
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(max_header.max(8192))
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(max_header).unwrap_or(u32::MAX));
+
+    let info = Arc::new(ConnInfo {
+        listen,
+        peer,
+        tls: false,
+    });
+    let svc_shared = shared.clone();
+    let svc = service_fn(move |req| proxy::handle(svc_shared.clone(), info.clone(), req));
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+    tokio::pin!(conn);
+    let mut shutdown = shared.shutdown.subscribe();
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = stopped(&mut shutdown) => {
+            // Finish the request in flight, then close (keep-alive ends).
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}

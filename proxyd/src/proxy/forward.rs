@@ -1,0 +1,138 @@
+//! Sending a request to an upstream: pick a server, reuse or open a
+//! connection, retry on connect failure, time out waiting for headers.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use http::{header, HeaderValue, Request, Response};
+use hyper::body::Incoming;
+
+use super::error::ProxyError;
+use crate::body::Body;
+use crate::config::Limits;
+use crate::upstream::{connect, Sender, ServerState, Upstream};
+
+/// A response from an upstream server, and which server sent it.
+pub struct Forwarded {
+    /// The response head with its streaming body.
+    pub response: Response<Incoming>,
+    /// The server that answered.
+    pub server: Arc<ServerState>,
+}
+
+enum AttemptError {
+    /// The request was not sent: another server may try it.
+    Retryable(Box<Request<Body>>, ProxyError),
+    /// The request was (maybe partly) sent: no retry.
+    Fatal(ProxyError),
+}
+
+/// Sends `req` (origin-form URI, headers already rewritten) to a server of
+/// `up`. On a connect failure the next healthy server is tried, up to
+/// `retries` more times; requests are never retried once sent.
+pub async fn forward(
+    up: &Upstream,
+    mut req: Request<Body>,
+    limits: &Limits,
+    client: IpAddr,
+) -> Result<Forwarded, ProxyError> {
+    let attempts = 1 + up.retries as usize;
+    let mut tried: Vec<usize> = Vec::with_capacity(attempts.min(4));
+    let mut last_err = None;
+    while tried.len() < attempts {
+        let Some(i) = up.pick(client, &tried) else {
+            break;
+        };
+        tried.push(i);
+        let server = &up.servers[i];
+        if !up.preserve_host {
+            if let Ok(v) = HeaderValue::from_str(&server.address) {
+                req.headers_mut().insert(header::HOST, v);
+            }
+        }
+        server.requests.fetch_add(1, Ordering::Relaxed);
+        server.active.fetch_add(1, Ordering::Relaxed);
+        match attempt(server, req, limits).await {
+            Ok((response, sender)) => {
+                let server = server.clone();
+                let returned = server.clone();
+                // The connection is busy until the response body has been
+                // read to the end; only then can it go back to the pool.
+                tokio::spawn(async move {
+                    let mut sender = sender;
+                    let reusable = sender.ready().await.is_ok();
+                    returned.active.fetch_sub(1, Ordering::Relaxed);
+                    if reusable {
+                        returned.pool.checkin(sender);
+                    }
+                });
+                return Ok(Forwarded { response, server });
+            }
+            Err(AttemptError::Retryable(r, e)) => {
+                server.active.fetch_sub(1, Ordering::Relaxed);
+                server.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(upstream = %up.name, server = %server.address, error = %e, "attempt failed; trying another server");
+                req = *r;
+                last_err = Some(e);
+            }
+            Err(AttemptError::Fatal(e)) => {
+                server.active.fetch_sub(1, Ordering::Relaxed);
+                server.failures.fetch_add(1, Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+    }
+    Err(last_err.unwrap_or(ProxyError::NoHealthyServer))
+}
+
+async fn attempt(
+    server: &ServerState,
+    mut req: Request<Body>,
+    limits: &Limits,
+) -> Result<(Response<Incoming>, Sender), AttemptError> {
+    let mut pooled = server.pool.checkout();
+    loop {
+        let from_pool = pooled.is_some();
+        let mut sender = match pooled.take() {
+            Some(s) => s,
+            None => match connect(&server.host, server.port, limits.connect_timeout).await {
+                Ok(s) => s,
+                Err(source) => {
+                    let e = ProxyError::Connect {
+                        server: server.address.clone(),
+                        source,
+                    };
+                    return Err(AttemptError::Retryable(Box::new(req), e));
+                }
+            },
+        };
+        let sent = tokio::time::timeout(limits.request_timeout, sender.try_send_request(req)).await;
+        match sent {
+            Err(_) => {
+                return Err(AttemptError::Fatal(ProxyError::Timeout {
+                    server: server.address.clone(),
+                }))
+            }
+            Ok(Ok(resp)) => return Ok((resp, sender)),
+            Ok(Err(mut e)) => match e.take_message() {
+                // An idle pooled connection the server closed meanwhile:
+                // the request never left, send it on a fresh connection.
+                Some(r) if from_pool => req = r,
+                Some(r) => {
+                    let e = ProxyError::Upstream {
+                        server: server.address.clone(),
+                        source: e.into_error(),
+                    };
+                    return Err(AttemptError::Retryable(Box::new(r), e));
+                }
+                None => {
+                    return Err(AttemptError::Fatal(ProxyError::Upstream {
+                        server: server.address.clone(),
+                        source: e.into_error(),
+                    }))
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Header rewriting: hop-by-hop removal, forwarding headers, request ids and
+//! the per-route `set` / `remove` rules.
+//!
+//! Multi-value headers are preserved: we append, never collapse.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ipnet::IpNet;
+
+use crate::config::HeaderRules;
+
+/// `X-Forwarded-For`.
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+/// `X-Forwarded-Proto`.
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+/// `X-Forwarded-Host`.
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+/// `X-Real-IP`.
+pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+/// `X-Request-Id`.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Removes hop-by-hop headers: `Connection` and every header it names, plus
+/// the fixed list of RFC 9110 §7.6.1.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::TE,
+        &header::TRAILER,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// Whether `peer` is one of the `trusted_proxies`.
+pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
+    trusted.iter().any(|net| net.contains(&peer))
+}
+
+/// What the forwarding headers are computed from.
+pub struct Forwarding<'a> {
+    /// The TCP peer.
+    pub peer: IpAddr,
+    /// Whether the peer's own forwarding headers are believed.
+    pub trusted: bool,
+    /// `https` or `http`.
+    pub proto: &'static str,
+    /// The Host the client sent, if any.
+    pub host: Option<&'a HeaderValue>,
+}
+
+/// Sets `X-Forwarded-For`, `X-Real-IP`, `X-Forwarded-Proto` and
+/// `X-Forwarded-Host`. From an untrusted peer, incoming values are replaced,
+/// never passed on; from a trusted one, the chain is extended.
+pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
+    let peer = fwd.peer.to_string();
+    let xff = if fwd.trusted {
+        let prior: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if prior.is_empty() {
+            peer.clone()
+        } else {
+            format!("{}, {peer}", prior.join(", "))
+        }
+    } else {
+        peer.clone()
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    if !(fwd.trusted && headers.contains_key(&X_REAL_IP)) {
+        if let Ok(v) = HeaderValue::from_str(&peer) {
+            headers.insert(X_REAL_IP.clone(), v);
+        }
+    }
+    if !(fwd.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(
+            X_FORWARDED_PROTO.clone(),
+            HeaderValue::from_static(fwd.proto),
+        );
+    }
+    if !(fwd.trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+        match fwd.host {
+            Some(h) => {
+                headers.insert(X_FORWARDED_HOST.clone(), h.clone());
+            }
+            None => {
+                headers.remove(&X_FORWARDED_HOST);
+            }
+        }
+    }
+}
+
+/// Returns the request id: the incoming `X-Request-Id` if it is sane (1–128
+/// characters of `[A-Za-z0-9._:-]`), else a new random one.
+pub fn request_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(v) = headers.get(&X_REQUEST_ID) {
+        let b = v.as_bytes();
+        if !b.is_empty()
+            && b.len() <= 128
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+        {
+            return v.clone();
+        }
+    }
+    let id = format!("{:032x}", fastrand::u128(..));
+    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// Applies a route's `set` and `remove` rules.
+pub fn apply_rules(headers: &mut HeaderMap, rules: &HeaderRules) {
+    for name in &rules.remove {
+        headers.remove(name);
+    }
+    for (name, value) in &rules.set {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_go() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, X-Secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.append("x-multi", HeaderValue::from_static("a"));
+        h.append("x-multi", HeaderValue::from_static("b"));
+        remove_hop_by_hop(&mut h);
+        assert!(h.get("x-secret").is_none());
+        assert!(h.get("keep-alive").is_none());
+        assert!(h.get(header::CONNECTION).is_none());
+        assert_eq!(h.get_all("x-multi").iter().count(), 2);
+    }
+
+    #[test]
+    fn untrusted_forwarding_headers_are_replaced_trusted_ones_extended() {
+        let host = HeaderValue::from_static("app.test");
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR.clone(), HeaderValue::from_static("6.6.6.6"));
+        h.insert(X_FORWARDED_HOST.clone(), HeaderValue::from_static("evil"));
+        let fwd = Forwarding {
+            peer: "10.0.0.1".parse().unwrap(),
+            trusted: false,
+            proto: "http",
+            host: Some(&host),
+        };
+        set_forwarding(&mut h, &fwd);
+        assert_eq!(h[&X_FORWARDED_FOR], "10.0.0.1");
+        assert_eq!(h[&X_FORWARDED_HOST], "app.test");
+        assert_eq!(h[&X_REAL_IP], "10.0.0.1");
+        assert_eq!(h[&X_FORWARDED_PROTO], "http");
+
+        let mut h = HeaderMap::new();
+        h.insert(X_FORWARDED_FOR.clone(), HeaderValue::from_static("1.2.3.4"));
+        set_forwarding(
+            &mut h,
+            &Forwarding {
+                trusted: true,
+                ..fwd
+            },
+        );
+        assert_eq!(h[&X_FORWARDED_FOR], "1.2.3.4, 10.0.0.1");
+    }
+
+    #[test]
+    fn request_ids_are_kept_when_sane() {
+        let mut h = HeaderMap::new();
+        h.insert(X_REQUEST_ID.clone(), HeaderValue::from_static("abc-123"));
+        assert_eq!(request_id(&h), "abc-123");
+        h.insert(
+            X_REQUEST_ID.clone(),
+            HeaderValue::from_static("bad id<script>"),
+        );
+        let id = request_id(&h);
+        assert_eq!(id.len(), 32);
+    }
+}

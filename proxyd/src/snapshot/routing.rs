@@ -1,0 +1,175 @@
+//! Routing tables: Host → site, path → route.
+//!
+//! Host matching is exact, then the longest wildcard, then the `*` default
+//! site. Lookups cost a hash probe per label of the host, not a scan of the
+//! sites, so routing stays flat as the number of sites grows. Paths match by
+//! plain string prefix, longest first, as nginx `location /prefix` does.
+
+use std::collections::HashMap;
+
+use crate::config::HostPattern;
+
+/// Host → index of a site, for one listener.
+#[derive(Debug, Default, Clone)]
+pub struct HostTable {
+    exact: HashMap<String, usize>,
+    /// Keyed by suffix including the leading dot: `.example.org`.
+    wildcard: HashMap<String, usize>,
+    default: Option<usize>,
+}
+
+impl HostTable {
+    /// Adds a site's host patterns. Validation guarantees no host is claimed
+    /// twice on one listener; should it happen anyway, the first site wins.
+    pub fn insert(&mut self, pattern: &HostPattern, site: usize) {
+        match pattern {
+            HostPattern::Exact(h) => {
+                self.exact.entry(h.clone()).or_insert(site);
+            }
+            HostPattern::Wildcard(suffix) => {
+                self.wildcard.entry(suffix.clone()).or_insert(site);
+            }
+            HostPattern::Any => {
+                self.default.get_or_insert(site);
+            }
+        }
+    }
+
+    /// Finds the site for a normalized host (lowercase, no port, no trailing
+    /// dot). `None` means no site matches and there is no default.
+    pub fn find(&self, host: &str) -> Option<usize> {
+        if let Some(&i) = self.exact.get(host) {
+            return Some(i);
+        }
+        if !self.wildcard.is_empty() {
+            // ".b.example.org", then ".example.org", then ".org": the first
+            // hit is the longest wildcard. `*.example.org` does not match the
+            // bare `example.org`, as in nginx and Caddy.
+            let mut rest = host;
+            while let Some(dot) = rest.find('.') {
+                let suffix = &rest[dot..];
+                if let Some(&i) = self.wildcard.get(suffix) {
+                    return Some(i);
+                }
+                rest = &rest[dot + 1..];
+            }
+        }
+        self.default
+    }
+
+    /// The site that answers requests without a usable Host, if any.
+    pub fn default_site(&self) -> Option<usize> {
+        self.default
+    }
+}
+
+/// Turns a Host header or `:authority` into the form the table is keyed by:
+/// port removed, lowercase, trailing dot removed. Returns `None` for values
+/// that are not a plausible host (empty, bad characters).
+pub fn normalize_host(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let host = if let Some(rest) = raw.strip_prefix('[') {
+        // [v6]:port
+        let end = rest.find(']')?;
+        &raw[..end + 2]
+    } else {
+        match raw.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            Some(_) => return None,
+            None => raw,
+        }
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    if host.is_empty()
+        || !host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')
+        })
+    {
+        return None;
+    }
+    Some(host.to_ascii_lowercase())
+}
+
+/// Path prefix → route index, longest prefix first.
+#[derive(Debug, Default, Clone)]
+pub struct RouteTable {
+    /// (prefix, route index), sorted by prefix length, longest first.
+    prefixes: Vec<(String, usize)>,
+}
+
+impl RouteTable {
+    /// Builds the table from the routes' prefixes, in route order.
+    pub fn new<'a>(paths: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut prefixes: Vec<(String, usize)> = paths
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), i))
+            .collect();
+        // Stable sort: equal lengths keep file order.
+        prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        RouteTable { prefixes }
+    }
+
+    /// The route whose prefix is the longest prefix of `path`.
+    pub fn find(&self, path: &str) -> Option<usize> {
+        self.prefixes
+            .iter()
+            .find(|(p, _)| path.starts_with(p.as_str()))
+            .map(|&(_, i)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> HostTable {
+        let mut t = HostTable::default();
+        t.insert(&HostPattern::Exact("app.example.com".into()), 0);
+        t.insert(&HostPattern::Wildcard(".example.com".into()), 1);
+        t.insert(&HostPattern::Wildcard(".deep.example.com".into()), 2);
+        t.insert(&HostPattern::Any, 3);
+        t
+    }
+
+    #[test]
+    fn exact_beats_longest_wildcard_beats_default() {
+        let t = table();
+        assert_eq!(t.find("app.example.com"), Some(0));
+        assert_eq!(t.find("x.example.com"), Some(1));
+        assert_eq!(t.find("a.deep.example.com"), Some(2));
+        assert_eq!(t.find("a.b.deep.example.com"), Some(2));
+        assert_eq!(t.find("example.com"), Some(3));
+        assert_eq!(t.find("other.org"), Some(3));
+        let mut no_default = HostTable::default();
+        no_default.insert(&HostPattern::Exact("a".into()), 0);
+        assert_eq!(no_default.find("b"), None);
+    }
+
+    #[test]
+    fn hosts_are_normalized() {
+        assert_eq!(
+            normalize_host("App.Example.COM:8080").as_deref(),
+            Some("app.example.com")
+        );
+        assert_eq!(
+            normalize_host("example.com.").as_deref(),
+            Some("example.com")
+        );
+        assert_eq!(normalize_host("[::1]:80").as_deref(), Some("[::1]"));
+        assert_eq!(normalize_host("127.0.0.1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(normalize_host(""), None);
+        assert_eq!(normalize_host("a b"), None);
+        assert_eq!(normalize_host("host:port"), None);
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_ties_keep_file_order() {
+        let t = RouteTable::new(["/", "/api/", "/api/v2/", "/static"]);
+        assert_eq!(t.find("/api/v2/x"), Some(2));
+        assert_eq!(t.find("/api/x"), Some(1));
+        assert_eq!(t.find("/apix"), Some(0));
+        assert_eq!(t.find("/static/a.css"), Some(3));
+        assert_eq!(RouteTable::new(["/a"]).find("/b"), None);
+    }
+}

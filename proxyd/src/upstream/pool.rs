@@ -1,0 +1,105 @@
+//! Keep-alive connections to one upstream server.
+//!
+//! We keep our own small pool of hyper HTTP/1.1 connections instead of
+//! hyper-util's legacy client so that a connect failure is known *before*
+//! the request body is handed over (which makes retrying on another server
+//! possible for any request), and so that a stale pooled connection hands
+//! the unsent request back (`try_send_request`) to be sent on a fresh one.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::body::Body;
+
+/// The sending half of an upstream connection.
+pub type Sender = http1::SendRequest<Body>;
+
+/// Idle connections kept per server; more are closed when returned.
+const MAX_IDLE: usize = 128;
+/// An idle connection older than this is closed rather than reused: most
+/// servers close keep-alive connections after 60–75 s, and reusing one at
+/// that moment races with the server's close.
+const IDLE_TTL: Duration = Duration::from_secs(50);
+
+/// Idle connections, most recently used last.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<Vec<(Sender, Instant)>>,
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.idle.lock().map(|v| v.len()).unwrap_or(0);
+        f.debug_struct("Pool").field("idle", &n).finish()
+    }
+}
+
+impl Pool {
+    /// Takes the most recently used live connection, if any.
+    pub fn checkout(&self) -> Option<Sender> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((sender, since)) = idle.pop() {
+            if since.elapsed() < IDLE_TTL && sender.is_ready() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection whose last exchange is complete.
+    pub fn checkin(&self, sender: Sender) {
+        if !sender.is_ready() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() >= MAX_IDLE {
+            idle.remove(0);
+        }
+        idle.push((sender, Instant::now()));
+    }
+
+    /// Closes every idle connection (used when the server leaves the config).
+    pub fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// Why no connection could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The TCP connect did not finish within `connect_timeout`.
+    #[error("connect timed out after {0:?}")]
+    Timeout(Duration),
+    /// The TCP connect failed (refused, unreachable, DNS).
+    #[error("connect failed")]
+    Io(#[source] std::io::Error),
+    /// The HTTP/1.1 handshake failed.
+    #[error("handshake failed")]
+    Handshake(#[source] hyper::Error),
+}
+
+/// Opens a new HTTP/1.1 connection to `host:port` and spawns its driver.
+pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Sender, ConnectError> {
+    let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Err(_) => return Err(ConnectError::Timeout(timeout)),
+        Ok(Err(e)) => return Err(ConnectError::Io(e)),
+        Ok(Ok(s)) => s,
+    };
+    // Small proxied messages must not wait for Nagle's algorithm.
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(ConnectError::Handshake)?;
+    tokio::spawn(async move {
+        // Errors here are reported to the request that was in flight; a
+        // connection that just closes while idle needs no log line.
+        let _ = conn.with_upgrades().await;
+    });
+    Ok(sender)
+}
