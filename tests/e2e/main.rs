@@ -1,1 +1,14 @@
-//! stub
+//! End-to-end tests: the real `proxyd` and `proxyctl` binaries, spawned per
+//! test against real upstreams on loopback. See `tests/README.md`.
+//!
+//! Build the binaries first: `cargo build --bins && cargo test -p proxyd-e2e`
+//! (or `cargo test --workspace`, which builds them).
+
+// `unwrap` is fine in tests and their helpers (STYLE §3.3).
+#![allow(clippy::unwrap_used)]
+
+mod admin;
+mod reload;
+mod routing;
+mod startup;
+mod streaming;

@@ -1,1 +1,49 @@
-//! stub
+//! The end-to-end harness: the real `proxyd` and `proxyctl` binaries against
+//! real upstreams on loopback.
+//!
+//! Every test builds its own world and shares nothing with other tests:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use proxyd_e2e::*;
+//! let up = TestUpstream::http1().route("/api/x", "ok").spawn().await; // 127.0.0.1:0
+//! let px = ProxyConfig::new()
+//!     .upstream(Upstream::new("api", [up.addr()]))
+//!     .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
+//!     .start()
+//!     .await; // waits for `ready` on the admin socket
+//! assert_eq!(px.get("app.test", "/api/x").await.status(), 200);
+//! px.ctl().args(["reload"]).assert().code(0);
+//! # }
+//! ```
+//!
+//! # Layout
+//! - [`admin`]: the admin-socket client (one line out, one JSON line back).
+//! - [`bins`]: where the binaries are (`$PROXYD_BIN`, `$PROXYCTL_BIN`, else `target/<profile>/`).
+//! - [`ports`]: free loopback ports from one process-wide cursor.
+//! - [`config`]: the config file a test describes ([`ProxyConfig`], [`Site`], [`Route`], [`Upstream`]).
+//! - [`proxy`]: [`TestProxy`], one `proxyd` child with its temp dir, logs and admin socket.
+//! - [`upstream`]: [`TestUpstream`], a recording hyper server.
+//! - [`client`]: a one-connection-per-request HTTP/1.1 client.
+//! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
+//! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
+
+pub mod admin;
+pub mod bins;
+pub mod client;
+pub mod config;
+pub mod ctl;
+pub mod pattern;
+pub mod ports;
+pub mod proxy;
+pub mod upstream;
+pub mod wait;
+
+pub use client::{get, TestResponse};
+pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
+pub use ctl::Ctl;
+pub use pattern::{PatternBody, PatternCheck};
+pub use proxy::{short_tempdir, TestProxy};
+pub use upstream::{RecordedRequest, TestUpstream};
+pub use wait::{eventually, eventually_async, patience, wait_for_generation};
