@@ -18,12 +18,16 @@ fn main() -> ExitCode {
             for d in e.warnings.iter() {
                 eprintln!("warning: {d}");
             }
-            eprintln!(
-                "proxyd: {} is invalid ({} error{})",
-                cli.config.display(),
-                e.errors.len(),
-                if e.errors.len() == 1 { "" } else { "s" }
-            );
+            // A file that cannot be read is one sentence; a file with
+            // mistakes gets a count after its list of positions.
+            if e.errors.iter().any(|d| d.line > 0) {
+                eprintln!(
+                    "proxyd: {} is invalid ({} error{})",
+                    cli.config.display(),
+                    e.errors.len(),
+                    if e.errors.len() == 1 { "" } else { "s" }
+                );
+            }
             return ExitCode::from(1);
         }
     };
