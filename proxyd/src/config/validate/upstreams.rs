@@ -82,7 +82,7 @@ pub(super) fn upstreams(r: &mut Report<'_>, entries: &[Entry<FileUpstream>]) -> 
                 if !p.get_ref().starts_with('/') {
                     r.error(
                         p.span(),
-                        format!("invalid {} \"{}\": expected a path starting with \"/\"", what("path"), p.get_ref()),
+                        format!("invalid health_check.path \"{}\" of {who}: expected a path starting with \"/\"", p.get_ref()),
                     );
                 }
             }
