@@ -413,7 +413,7 @@ fn health_checks() {
     let (c, warnings) = valid(&src);
     assert_eq!(
         warnings,
-        ["t.toml:12:11: health_check.timeout of upstream \"api\" (2s) is longer than the interval (1s): checks of one server will overlap"]
+        ["t.toml:11:11: health_check.timeout of upstream \"api\" (2s) is longer than the interval (1s): checks of one server will overlap"]
     );
     let hc = c.upstreams[0].health_check.clone();
     assert_eq!(hc.map(|h| (h.path, h.healthy_threshold, h.unhealthy_threshold)), Some((None, 2, 3)));
