@@ -9,20 +9,31 @@ use crate::config::TlsSource;
 
 /// A self-signed certificate for `names`, valid until `not_after` (y, m, d)
 /// if given, written as `cert.pem` / `key.pem` into `dir` under `prefix`.
-fn write_cert(dir: &Path, prefix: &str, names: &[&str], not_after: Option<(i32, u8, u8)>) -> (String, String) {
-    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-        .unwrap_or_else(|e| panic!("params: {e}"));
+fn write_cert(
+    dir: &Path,
+    prefix: &str,
+    names: &[&str],
+    not_after: Option<(i32, u8, u8)>,
+) -> (String, String) {
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap_or_else(|e| panic!("params: {e}"));
     if let Some((y, m, d)) = not_after {
         params.not_before = rcgen::date_time_ymd(2000, 1, 1);
         params.not_after = rcgen::date_time_ymd(y, m, d);
     }
     let key = KeyPair::generate().unwrap_or_else(|e| panic!("key: {e}"));
-    let cert = params.self_signed(&key).unwrap_or_else(|e| panic!("cert: {e}"));
+    let cert = params
+        .self_signed(&key)
+        .unwrap_or_else(|e| panic!("cert: {e}"));
     let cert_path = dir.join(format!("{prefix}cert.pem"));
     let key_path = dir.join(format!("{prefix}key.pem"));
     std::fs::write(&cert_path, cert.pem()).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(&key_path, key.serialize_pem()).unwrap_or_else(|e| panic!("{e}"));
-    (cert_path.display().to_string(), key_path.display().to_string())
+    (
+        cert_path.display().to_string(),
+        key_path.display().to_string(),
+    )
 }
 
 /// The civil date `days` from today (Howard Hinnant's algorithm).
@@ -38,13 +49,20 @@ fn date_in(days: u64) -> (i32, u8, u8) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    ((yoe + era * 400 + i64::from(m <= 2)) as i32, m as u8, d as u8)
+    (
+        (yoe + era * 400 + i64::from(m <= 2)) as i32,
+        m as u8,
+        d as u8,
+    )
 }
 
 /// BASE served over HTTPS with `tls = { cert, key }` on line 11.
 fn tls_config(cert: &str, key: &str) -> String {
     BASE.replace("http = \"127.0.0.1:8080\"", "https = \"127.0.0.1:8443\"")
-        .replace("hosts = [", &format!("tls = {{ cert = \"{cert}\", key = \"{key}\" }}\nhosts = ["))
+        .replace(
+            "hosts = [",
+            &format!("tls = {{ cert = \"{cert}\", key = \"{key}\" }}\nhosts = ["),
+        )
 }
 
 fn tempdir() -> tempfile::TempDir {
@@ -57,7 +75,13 @@ fn a_matching_pair_is_accepted() {
     let (cert, key) = write_cert(dir.path(), "", &["app.example.com"], None);
     let (c, warnings) = valid(&tls_config(&cert, &key));
     assert!(warnings.is_empty(), "{warnings:?}");
-    assert_eq!(c.sites[0].tls, Some(TlsSource::Files { cert: cert.into(), key: key.into() }));
+    assert_eq!(
+        c.sites[0].tls,
+        Some(TlsSource::Files {
+            cert: cert.into(),
+            key: key.into()
+        })
+    );
 }
 
 #[test]
@@ -90,19 +114,31 @@ fn cert_and_key_must_match() {
     let (_, key) = write_cert(dir.path(), "b-", &["app.example.com"], None);
     assert_eq!(
         errors(&tls_config(&cert, &key)),
-        [format!("t.toml:11:7: certificate \"{cert}\" and key \"{key}\" of site \"app\" do not match")]
+        [format!(
+            "t.toml:11:7: certificate \"{cert}\" and key \"{key}\" of site \"app\" do not match"
+        )]
     );
 }
 
 #[test]
 fn coverage_and_expiry_are_warnings() {
     let dir = tempdir();
-    let (cert, key) = write_cert(dir.path(), "", &["other.example.com", "*.example.org"], Some(date_in(3)));
-    let src = tls_config(&cert, &key).replace("\"app.example.com\"", "\"app.example.com\", \"a.example.org\"");
+    let (cert, key) = write_cert(
+        dir.path(),
+        "",
+        &["other.example.com", "*.example.org"],
+        Some(date_in(3)),
+    );
+    let src = tls_config(&cert, &key).replace(
+        "\"app.example.com\"",
+        "\"app.example.com\", \"a.example.org\"",
+    );
     let (_, warnings) = valid(&src);
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
-        warnings[0].starts_with(&format!("t.toml:11:7: certificate file \"{cert}\" of site \"app\" expires within 7 days, on ")),
+        warnings[0].starts_with(&format!(
+            "t.toml:11:7: certificate file \"{cert}\" of site \"app\" expires within 7 days, on "
+        )),
         "{warnings:?}"
     );
     assert_eq!(
@@ -126,6 +162,9 @@ fn relative_paths_resolve_against_the_config_directory() {
     let loaded = crate::config::load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         loaded.config.sites[0].tls,
-        Some(TlsSource::Files { cert: dir.path().join("cert.pem"), key: dir.path().join("key.pem") })
+        Some(TlsSource::Files {
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem")
+        })
     );
 }

@@ -19,10 +19,16 @@ fn only_error(path: &Path) -> String {
 fn missing_file_and_directory() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let missing = dir.path().join("nope.toml");
-    assert_eq!(only_error(&missing), format!("{}: config file not found", missing.display()));
+    assert_eq!(
+        only_error(&missing),
+        format!("{}: config file not found", missing.display())
+    );
     assert_eq!(
         only_error(dir.path()),
-        format!("{}: is a directory, not a config file", dir.path().display())
+        format!(
+            "{}: is a directory, not a config file",
+            dir.path().display()
+        )
     );
 }
 
@@ -32,13 +38,17 @@ fn unreadable_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("secret.toml");
     std::fs::write(&path, super::BASE).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000))
+        .unwrap_or_else(|e| panic!("{e}"));
     if std::fs::read(&path).is_ok() {
         return; // running as root: permissions do not apply
     }
     assert_eq!(
         only_error(&path),
-        format!("{}: cannot read config file: permission denied", path.display())
+        format!(
+            "{}: cannot read config file: permission denied",
+            path.display()
+        )
     );
 }
 
@@ -46,8 +56,12 @@ fn unreadable_file() {
 fn not_utf8_points_at_the_first_bad_byte() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, b"[runtime]\nlog_level = \"\xc3\xa9\xff\"\n").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(only_error(&path), format!("{}:2:15: config file is not valid UTF-8", path.display()));
+    std::fs::write(&path, b"[runtime]\nlog_level = \"\xc3\xa9\xff\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        only_error(&path),
+        format!("{}:2:15: config file is not valid UTF-8", path.display())
+    );
 }
 
 #[test]
@@ -57,7 +71,10 @@ fn sha256_of_the_bytes() {
     std::fs::write(&path, super::BASE).unwrap_or_else(|e| panic!("{e}"));
     let loaded = load(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.sha256.len(), 64);
-    assert!(loaded.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(loaded
+        .sha256
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     assert_eq!(loaded.path, path);
     let mut other = super::BASE.to_string();
     other.push('\n');
