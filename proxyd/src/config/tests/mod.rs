@@ -4,6 +4,7 @@
 
 mod certs;
 mod defaults;
+mod entry_rules;
 mod files;
 mod rules;
 
@@ -42,6 +43,13 @@ fn valid(src: &str) -> (Config, Vec<String>) {
         Ok((c, w)) => (c, w.iter().map(ToString::to_string).collect()),
         Err(e) => panic!("expected a valid config, got:\n{e}"),
     }
+}
+
+/// The single error of an invalid config.
+fn one(src: &str) -> String {
+    let errs = errors(src);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    errs[0].clone()
 }
 
 /// BASE followed by `extra`.
