@@ -27,7 +27,12 @@ const TOP_LEVEL: &[&str] = &[
 pub(crate) fn decode(r: &mut Report<'_>, source: &str) -> Option<FileConfig> {
     let (doc, errors) = DeTable::parse_recoverable(source);
     if !errors.is_empty() {
+        let mut seen = Vec::new();
         for e in errors {
+            if seen.contains(&(e.span(), e.message().to_string())) {
+                continue;
+            }
+            seen.push((e.span(), e.message().to_string()));
             let message = format!("invalid TOML: {}", e.message().trim_end());
             match e.span() {
                 Some(span) => r.error(span, message),
@@ -36,7 +41,10 @@ pub(crate) fn decode(r: &mut Report<'_>, source: &str) -> Option<FileConfig> {
         }
         return None;
     }
-    let mut fc = FileConfig::default();
+    let mut fc = FileConfig {
+        has_sockets: doc.get_ref().contains_key("listener") || doc.get_ref().contains_key("tcp"),
+        ..FileConfig::default()
+    };
     for (key, value) in doc.get_ref() {
         match key.get_ref().as_ref() {
             "admin" => fc.admin = decode_table(r, value, "[admin]", &[]),
@@ -202,8 +210,16 @@ fn from_table<T: DeserializeOwned>(
 fn key_error(key: &str, owner: &str, message: &str) -> String {
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         if let Some((found, expected)) = rest.split_once(", expected ") {
+            let expected = match expected {
+                "i64" | "u64" | "u32" | "usize" => "an integer",
+                other => other,
+            };
             return format!("{key} of {owner}: expected {expected}, found {found}");
         }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let rest = rest.replace('`', "\"");
+        return format!("{key} of {owner}: unknown key {rest}");
     }
     format!("{key} of {owner}: {message}")
 }

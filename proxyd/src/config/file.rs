@@ -267,4 +267,6 @@ pub(crate) struct FileConfig {
     pub sites: Vec<SiteEntry>,
     pub upstreams: Vec<Entry<FileUpstream>>,
     pub tcp: Vec<Entry<FileTcp>>,
+    /// The file has a `listener` or `tcp` key (even a malformed one).
+    pub has_sockets: bool,
 }

@@ -50,10 +50,8 @@ pub(super) fn listeners(r: &mut Report<'_>, entries: &[Entry<FileListener>]) -> 
     for (i, e) in entries.iter().enumerate() {
         let v = &e.value;
         let who = owner("listener", v.name.as_ref(), i);
-        let name = required(r, e, &v.name, "name", &who);
-        if let Some(n) = name {
-            names.claim(r, n, "listener", "another listener");
-        }
+        let name = required(r, e, &v.name, "name", &who)
+            .filter(|n| names.claim(r, n, "listener", "another listener"));
         let http = v
             .http
             .as_ref()

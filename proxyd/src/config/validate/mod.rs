@@ -127,7 +127,7 @@ fn validate(r: &mut Report<'_>, fc: &FileConfig, base: &Path) -> Config {
         },
     );
     upstreams::warn_unused(r, &fc.upstreams, &sites, &tcp);
-    if listeners.is_empty() && tcp.is_empty() && fc.listeners.is_empty() && fc.tcp.is_empty() {
+    if !fc.has_sockets {
         r.file_error("no [[listener]] or [[tcp]] is configured: nothing would be served");
     }
     Config {

@@ -51,10 +51,8 @@ pub(super) fn upstreams(r: &mut Report<'_>, entries: &[Entry<FileUpstream>]) -> 
     for (i, e) in entries.iter().enumerate() {
         let v = &e.value;
         let who = owner("upstream", v.name.as_ref(), i);
-        let name = required(r, e, &v.name, "name", &who);
-        if let Some(n) = name {
-            names.claim(r, n, "upstream", "another upstream");
-        }
+        let name = required(r, e, &v.name, "name", &who)
+            .filter(|n| names.claim(r, n, "upstream", "another upstream"));
         let algorithm = one_of(
             r,
             v.algorithm.as_ref(),
@@ -84,7 +82,7 @@ pub(super) fn upstreams(r: &mut Report<'_>, entries: &[Entry<FileUpstream>]) -> 
                 if !p.get_ref().starts_with('/') {
                     r.error(
                         p.span(),
-                        format!("invalid {} \"{}\": expected a path starting with \"/\"", what("path"), p.get_ref()),
+                        format!("invalid health_check.path \"{}\" of {who}: expected a path starting with \"/\"", p.get_ref()),
                     );
                 }
             }
