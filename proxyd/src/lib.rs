@@ -13,7 +13,7 @@
 //!   forward), headers, errors → statuses.
 //! - [`upstream`]: servers, their long-lived state, pools and balancing.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
-//! - [`health`]: `/health`, `/ready`, `/metrics`.
+//! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
 pub mod admin;
@@ -23,6 +23,7 @@ pub mod config;
 pub mod health;
 pub mod listener;
 pub mod logging;
+pub mod metrics;
 pub mod notify;
 pub mod proxy;
 pub mod reload;

@@ -17,6 +17,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::admin::{self, Allowed};
 use crate::config::{ConfigError, Loaded};
 use crate::listener::{BindError, ListenerSet};
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
@@ -91,7 +92,9 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         last_reload: Mutex::new(None),
         listeners: ListenerSet::default(),
         shutdown: Shutdown::default(),
+        metrics: Metrics::default(),
     });
+    shared.metrics.config_generation.set(1);
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }

@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Config;
 use crate::listener::ListenerSet;
+use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 use crate::upstream::Registry;
@@ -56,6 +57,8 @@ pub struct Shared {
     pub listeners: ListenerSet,
     /// Shutdown signal and connection drain tracking.
     pub shutdown: Shutdown,
+    /// Prometheus metrics (process-wide, survive reloads).
+    pub metrics: Metrics,
 }
 
 impl Shared {

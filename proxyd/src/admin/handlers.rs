@@ -81,7 +81,7 @@ pub fn status(shared: &Shared) -> StatusReport {
         .iter()
         .filter_map(|u| snap.upstreams.get(&u.name))
         .map(|u| UpstreamStatus {
-            name: u.name.clone(),
+            name: u.name.to_string(),
             algorithm: u.algorithm.as_str().to_string(),
             servers: u
                 .servers

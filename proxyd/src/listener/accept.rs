@@ -8,11 +8,13 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::Kind;
 use crate::proxy::{self, ConnInfo};
+use crate::shutdown::DrainGuard;
 use crate::state::Shared;
 
 /// Resolves once `rx` holds `true` or its sender is gone.
@@ -62,20 +64,32 @@ pub(super) async fn run(
             drop(stream);
             continue;
         }
-        tokio::spawn(serve_http(
-            shared.clone(),
-            stream,
+        let _ = stream.set_nodelay(true);
+        let conn = Conn {
+            _permit: permit,
+            _active: ActiveGuard::new(active.clone()),
+            _drain: shared.shutdown.guard(),
+        };
+        let info = ConnInfo {
+            listen: addr,
             peer,
-            addr,
-            permit,
-            active.clone(),
-        ));
+            tls: false,
+            sni: None,
+        };
+        tokio::spawn(serve_http(shared.clone(), stream, info, conn));
     }
     tracing::debug!(%addr, "stopped accepting");
 }
 
 /// Counts a connection as active for as long as it lives.
-struct ActiveGuard(Arc<AtomicU64>);
+pub(super) struct ActiveGuard(Arc<AtomicU64>);
+
+impl ActiveGuard {
+    fn new(active: Arc<AtomicU64>) -> Self {
+        active.fetch_add(1, Ordering::Relaxed);
+        ActiveGuard(active)
+    }
+}
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
@@ -83,19 +97,22 @@ impl Drop for ActiveGuard {
     }
 }
 
-async fn serve_http(
-    shared: Arc<Shared>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    listen: SocketAddr,
+/// What an accepted connection holds until it closes: its slot under
+/// `max_connections`, its place in the listener's active count, and its
+/// place in the shutdown drain. Its fields are only ever dropped.
+pub(super) struct Conn {
     _permit: OwnedSemaphorePermit,
-    active: Arc<AtomicU64>,
-) {
-    let _drain = shared.shutdown.guard();
-    active.fetch_add(1, Ordering::Relaxed);
-    let _active = ActiveGuard(active);
-    let _ = stream.set_nodelay(true);
+    _active: ActiveGuard,
+    _drain: DrainGuard,
+}
 
+/// Serves HTTP/1.1 and HTTP/2 on an accepted stream (plain TCP, or TLS
+/// after the handshake) until the client closes or shutdown drains it.
+pub(super) async fn serve_http<I>(shared: Arc<Shared>, io: I, info: ConnInfo, conn: Conn)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let _conn = conn;
     // The request head arrives before we know its site, so its limits come
     // from [defaults].
     let (header_timeout, max_header) = {
@@ -115,14 +132,11 @@ async fn serve_http(
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(max_header).unwrap_or(u32::MAX));
 
-    let info = Arc::new(ConnInfo {
-        listen,
-        peer,
-        tls: false,
-    });
+    let peer = info.peer;
+    let info = Arc::new(info);
     let svc_shared = shared.clone();
     let svc = service_fn(move |req| proxy::handle(svc_shared.clone(), info.clone(), req));
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
     let mut shutdown = shared.shutdown.subscribe();
     tokio::select! {

@@ -20,6 +20,7 @@ use http_body_util::Limited;
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::metrics::{self, Name, RequestLabels, SiteLabels, UpstreamErrorLabels};
 use crate::snapshot::{routing, Action, Route, Site, Snapshot};
 use crate::state::Shared;
 use error::ProxyError;
@@ -33,6 +34,8 @@ pub struct ConnInfo {
     pub peer: SocketAddr,
     /// Whether it arrived over TLS.
     pub tls: bool,
+    /// The TLS server name the client asked for, if any.
+    pub sni: Option<Arc<str>>,
 }
 
 /// Fields of the access log line gathered along the way.
@@ -40,6 +43,7 @@ pub struct ConnInfo {
 struct Outcome {
     listener: Option<Arc<str>>,
     site: Option<Arc<str>>,
+    upstream: Option<Arc<str>>,
     server: Option<String>,
     error: Option<String>,
 }
@@ -60,8 +64,16 @@ pub async fn handle(
     let mut resp = match answer(&snap, &conn, req, &request_id, &mut outcome).await {
         Ok(resp) => resp,
         Err(e) => {
-            if let Some(kind) = e.upstream_kind() {
+            if let (Some(kind), Some(upstream)) = (e.upstream_kind(), &outcome.upstream) {
                 tracing::debug!(kind, error = %error_chain(&e), "upstream error");
+                shared
+                    .metrics
+                    .upstream_errors
+                    .get_or_create(&UpstreamErrorLabels {
+                        upstream: Name(upstream.clone()),
+                        kind,
+                    })
+                    .inc();
             }
             outcome.error = Some(error_chain(&e));
             e.response()
@@ -70,6 +82,7 @@ pub async fn handle(
     resp.headers_mut()
         .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
     shared.requests_total.fetch_add(1, Ordering::Relaxed);
+    record_metrics(&shared, &outcome, resp.status().as_u16(), started);
 
     if let Some(line) = log {
         tracing::info!(
@@ -91,6 +104,23 @@ pub async fn handle(
         );
     }
     Ok(resp)
+}
+
+fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) {
+    let unknown = || Name(Arc::from("-"));
+    let listener = outcome.listener.clone().map_or_else(unknown, Name);
+    let site = outcome.site.clone().map_or_else(unknown, Name);
+    let m = &shared.metrics;
+    m.requests
+        .get_or_create(&RequestLabels {
+            listener: listener.clone(),
+            site: site.clone(),
+            status: metrics::status_class(status),
+        })
+        .inc();
+    m.request_duration
+        .get_or_create(&SiteLabels { listener, site })
+        .observe(started.elapsed().as_secs_f64());
 }
 
 /// The request fields the access log needs, copied before the request is
@@ -197,6 +227,7 @@ async fn answer(
             Ok(resp)
         }
         Action::Upstream(up) => {
+            outcome.upstream = Some(up.name.clone());
             let upstream_req = upstream_request(req, conn, site, route, request_id)?;
             let fwd = forward::forward(up, upstream_req, &site.limits, conn.peer.ip()).await;
             let fwd = fwd.inspect_err(|_| outcome.server = None)?;

@@ -63,7 +63,7 @@ impl ServerState {
 #[derive(Debug)]
 pub struct Upstream {
     /// The `[[upstream]]` name.
-    pub name: String,
+    pub name: Arc<str>,
     /// How servers are picked.
     pub algorithm: Algorithm,
     /// `http` or `https`.
@@ -117,7 +117,7 @@ impl Registry {
             .or_default()
             .clone();
         Upstream {
-            name: up.name.clone(),
+            name: up.name.as_str().into(),
             algorithm: up.algorithm,
             scheme: up.scheme,
             preserve_host: up.preserve_host,

@@ -1,0 +1,237 @@
+//! Prometheus metrics (SPEC §9), served on the health port at `/metrics`.
+//!
+//! Every metric of the contract is declared here, once, so the rest of the
+//! daemon only increments handles. Labels are bounded: listener, site,
+//! upstream, server, status class, error kind, reload result — never a
+//! client address or a path. The registry lives in `Shared` for the whole
+//! process, so counters survive reloads.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use prometheus_client::encoding::{text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// A label value shared with the snapshot (listener, site, upstream or
+/// server name): building a label set is a reference-count bump, not an
+/// allocation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Name(pub Arc<str>);
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name(s.into())
+    }
+}
+
+impl EncodeLabelValue for Name {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(&self.0)
+    }
+}
+
+/// `listener`, `site`, `status` (class: `2xx`, `4xx`, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Listener name (`-` if none).
+    pub listener: Name,
+    /// Site name (`-` if none matched).
+    pub site: Name,
+    /// Status class.
+    pub status: &'static str,
+}
+
+/// `listener`, `site`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SiteLabels {
+    /// Listener name.
+    pub listener: Name,
+    /// Site name.
+    pub site: Name,
+}
+
+/// `listener`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// Listener (or `[[tcp]]`) name.
+    pub listener: Name,
+}
+
+/// `upstream`, `kind` (timeout, connection, invalid_request, response_read, internal).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamErrorLabels {
+    /// Upstream name.
+    pub upstream: Name,
+    /// Error kind.
+    pub kind: &'static str,
+}
+
+/// `upstream`, `server`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServerLabels {
+    /// Upstream name.
+    pub upstream: Name,
+    /// Server address as configured.
+    pub server: Name,
+}
+
+/// `result` (`ok` | `error`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// Outcome.
+    pub result: &'static str,
+}
+
+/// `site`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertLabels {
+    /// Site name.
+    pub site: Name,
+}
+
+fn duration_histogram() -> Histogram {
+    // 1 ms … ~16 s: proxy latencies from cache hits to slow APIs.
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ])
+}
+
+/// Every metric handle. Cheap to clone handles out of (they are `Arc`s).
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// `proxyd_requests_total{listener,site,status}`.
+    pub requests: Family<RequestLabels, Counter>,
+    /// `proxyd_request_duration_seconds{listener,site}`.
+    pub request_duration: Family<SiteLabels, Histogram, fn() -> Histogram>,
+    /// `proxyd_upstream_errors_total{upstream,kind}`.
+    pub upstream_errors: Family<UpstreamErrorLabels, Counter>,
+    /// `proxyd_bytes_received_total{listener}`: bytes received from clients.
+    pub bytes_received: Family<ListenerLabels, Counter>,
+    /// `proxyd_bytes_sent_total{listener}`: bytes sent to clients.
+    pub bytes_sent: Family<ListenerLabels, Counter>,
+    /// `proxyd_shed_total{listener}`.
+    pub shed: Family<ListenerLabels, Counter>,
+    /// `proxyd_active_connections{listener}`.
+    pub active_connections: Family<ListenerLabels, Gauge>,
+    /// `proxyd_upstream_server_healthy{upstream,server}` (1 or 0).
+    pub server_healthy: Family<ServerLabels, Gauge>,
+    /// `proxyd_rate_limited_total{listener}`.
+    pub rate_limited: Family<ListenerLabels, Counter>,
+    /// `proxyd_config_reloads_total{result}`.
+    pub config_reloads: Family<ResultLabels, Counter>,
+    /// `proxyd_config_generation`.
+    pub config_generation: Gauge,
+    /// `proxyd_config_last_reload_successful` (1 or 0).
+    pub config_last_reload_successful: Gauge,
+    /// `proxyd_certificate_expiry_timestamp_seconds{site}`.
+    pub certificate_expiry: Family<CertLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Self {
+        let mut m = Metrics {
+            registry: Registry::with_prefix("proxyd"),
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(duration_histogram),
+            upstream_errors: Family::default(),
+            bytes_received: Family::default(),
+            bytes_sent: Family::default(),
+            shed: Family::default(),
+            active_connections: Family::default(),
+            server_healthy: Family::default(),
+            rate_limited: Family::default(),
+            config_reloads: Family::default(),
+            config_generation: Gauge::default(),
+            config_last_reload_successful: Gauge::default(),
+            certificate_expiry: Family::default(),
+        };
+        m.config_last_reload_successful.set(1);
+        let r = &mut m.registry;
+        // Counters get their `_total` suffix from the encoder.
+        r.register("requests", "Requests answered", m.requests.clone());
+        r.register(
+            "request_duration_seconds",
+            "Time from request head to response head",
+            m.request_duration.clone(),
+        );
+        r.register(
+            "upstream_errors",
+            "Failed upstream attempts by kind",
+            m.upstream_errors.clone(),
+        );
+        r.register(
+            "bytes_received",
+            "Bytes received from clients",
+            m.bytes_received.clone(),
+        );
+        r.register("bytes_sent", "Bytes sent to clients", m.bytes_sent.clone());
+        r.register("shed", "Requests shed with 503", m.shed.clone());
+        r.register(
+            "active_connections",
+            "Open client connections",
+            m.active_connections.clone(),
+        );
+        r.register(
+            "upstream_server_healthy",
+            "1 if the balancer may pick the server",
+            m.server_healthy.clone(),
+        );
+        r.register(
+            "rate_limited",
+            "Requests refused with 429",
+            m.rate_limited.clone(),
+        );
+        r.register(
+            "config_reloads",
+            "Reload attempts by result",
+            m.config_reloads.clone(),
+        );
+        r.register(
+            "config_generation",
+            "The running config generation",
+            m.config_generation.clone(),
+        );
+        r.register(
+            "config_last_reload_successful",
+            "1 if the last reload was applied",
+            m.config_last_reload_successful.clone(),
+        );
+        r.register(
+            "certificate_expiry_timestamp_seconds",
+            "Unix time when the site's certificate expires",
+            m.certificate_expiry.clone(),
+        );
+        m
+    }
+
+    /// The text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// `2xx`, `4xx`, … for a status code.
+pub fn status_class(code: u16) -> &'static str {
+    match code {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
