@@ -31,7 +31,7 @@ fn summary(shared: &Shared, reload_error: Option<&str>) -> String {
     match reload_error {
         Some(e) => {
             let first = e.lines().next().unwrap_or(e);
-            format!("{base}; last reload FAILED: {first}")
+            format!("{base}; reload failed: {first}")
         }
         None => base,
     }

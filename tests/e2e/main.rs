@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod drain;
+mod notify;
 mod reload;
 mod routing;
 mod startup;

@@ -26,6 +26,8 @@
 //! - [`upstream`]: [`TestUpstream`], a recording hyper server.
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
+//! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
@@ -34,6 +36,8 @@ pub mod bins;
 pub mod client;
 pub mod config;
 pub mod ctl;
+pub mod gate;
+pub mod notify;
 pub mod pattern;
 pub mod ports;
 pub mod proxy;
@@ -43,6 +47,8 @@ pub mod wait;
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
 pub use ctl::Ctl;
+pub use gate::GatedUpstream;
+pub use notify::{Notification, NotifySocket};
 pub use pattern::{PatternBody, PatternCheck};
 pub use proxy::{short_tempdir, TestProxy};
 pub use upstream::{RecordedRequest, TestUpstream};
