@@ -11,6 +11,7 @@ mod admin;
 mod drain;
 mod notify;
 mod reload;
+mod reload_load;
 mod routing;
 mod startup;
 mod streaming;
