@@ -9,6 +9,7 @@
 
 mod admin;
 mod drain;
+mod lifecycle;
 mod notify;
 mod reload;
 mod reload_load;
