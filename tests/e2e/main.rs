@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod proxyctl;
 mod reload;
 mod routing;
 mod startup;
