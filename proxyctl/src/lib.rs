@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod config_man;
 pub mod error;
 pub mod generated;
 pub mod render;
