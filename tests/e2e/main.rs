@@ -11,6 +11,7 @@ mod admin;
 mod drain;
 mod lifecycle;
 mod notify;
+mod proxyctl;
 mod reload;
 mod reload_load;
 mod routing;
