@@ -73,7 +73,7 @@ async fn listener_added_by_reload_serves_and_removed_stops_accepting() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listener_moved_to_a_new_port_serves_there_only() {
-    let mut px = base().start().await;
+    let px = base().start().await;
     let old = px.http_addr();
     let new = ports::free_addr();
 

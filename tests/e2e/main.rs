@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_socket;
 mod drain;
 mod lifecycle;
 mod notify;
