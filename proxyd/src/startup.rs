@@ -129,10 +129,11 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
             }
         });
     }
+    let mut socket_file = None;
     if let Some(admin) = admin {
         tracing::info!(socket = %admin.path().display(), "admin socket ready");
         let allowed = Allowed::resolve(&config.admin.allowed_users, &config.admin.allowed_groups);
-        admin.spawn(shared.clone(), allowed);
+        socket_file = Some(admin.spawn(shared.clone(), allowed));
     }
     if config.runtime.watch_config {
         watch::spawn(shared.clone());
@@ -179,6 +180,9 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         }
         _ = sigterm.recv() => tracing::warn!("second signal: exiting now"),
         _ = sigint.recv() => tracing::warn!("second signal: exiting now"),
+    }
+    if let Some(file) = socket_file {
+        file.remove();
     }
     Ok(())
 }
