@@ -8,7 +8,11 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod balance;
+mod health;
+mod metrics;
 mod reload;
 mod routing;
 mod startup;
 mod streaming;
+mod tcp;
