@@ -11,6 +11,7 @@ mod admin;
 mod balance;
 mod health;
 mod metrics;
+mod proxyctl;
 mod reload;
 mod routing;
 mod startup;
