@@ -61,21 +61,18 @@ async fn metrics_move_with_traffic_health_and_connections() {
 
     // An open client connection is counted on its listener, and released.
     let idle = [("listener", "main")];
-    assert_eq!(
-        scrape(&px).await.value("proxyd_active_connections", &idle),
-        Some(0.0)
-    );
+    let px = &px;
+    let no_open =
+        || async move { scrape(px).await.value("proxyd_active_connections", &idle) == Some(0.0) };
+    // Earlier connections close a moment after their responses were read.
+    assert!(eventually_async(patience(), no_open).await);
     let addr = px.http_addr();
     let held = tokio::spawn(async move { proxyd_e2e::get(addr, "app.test", "/hold").await });
     assert!(eventually(patience(), || a.held() == 1).await);
-    let open = scrape(&px).await.value("proxyd_active_connections", &idle);
+    let open = scrape(px).await.value("proxyd_active_connections", &idle);
     assert_eq!(open, Some(1.0));
     a.release(1);
     assert_eq!(held.await.unwrap().status(), 200);
-    let px = &px;
-    let closed = eventually_async(patience(), || async move {
-        scrape(px).await.value("proxyd_active_connections", &idle) == Some(0.0)
-    })
-    .await;
+    let closed = eventually_async(patience(), no_open).await;
     assert!(closed, "the closed connection is still counted");
 }
