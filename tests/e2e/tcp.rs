@@ -127,3 +127,32 @@ async fn tcp_proxy_retries_past_a_dead_server() {
     let s = server_status(&px, "echo", dead).await;
     assert!(s["failures_total"].as_u64().unwrap() >= 1, "{s}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_tcp_connections_are_drained_on_shutdown() {
+    let echo = TcpEcho::spawn("e1").await;
+    let listen = ports::free_addr();
+    let mut px = config(listen, Upstream::new("echo", [echo.addr()]))
+        .runtime("drain_timeout", &q("30s"))
+        .start()
+        .await;
+    let (mut r, mut w) = connect(&px, listen).await;
+    assert_eq!(line(&mut r).await, "hello from e1\n");
+
+    px.sigterm();
+    let draining = proxyd_e2e::eventually_async(patience(), || async {
+        px.try_admin("status")
+            .await
+            .is_ok_and(|s| s["draining"] == true)
+    })
+    .await;
+    assert!(draining, "{}", px.log_tail(20));
+    // The open connection still carries traffic both ways while draining.
+    w.write_all(b"still here\n").await.unwrap();
+    assert_eq!(line(&mut r).await, "echo: still here\n");
+    // Closing it ends the drain long before its 30 s budget.
+    w.shutdown().await.unwrap();
+    assert_eq!(line(&mut r).await, "bye after 1 lines\n");
+    drop((r, w));
+    assert!(px.wait_exit(patience()).await.success());
+}
