@@ -16,6 +16,7 @@
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric;
 //!   [`gauges`]: gauges set from live state at scrape time.
+//! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
 pub mod admin;
@@ -36,3 +37,4 @@ pub mod startup;
 pub mod state;
 pub mod tcp;
 pub mod upstream;
+pub mod watch;

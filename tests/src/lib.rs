@@ -30,6 +30,8 @@
 //! - [`prometheus`]: a strict parser of the `/metrics` text.
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
+//! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
@@ -39,6 +41,8 @@ pub mod bins;
 pub mod client;
 pub mod config;
 pub mod ctl;
+pub mod gate;
+pub mod notify;
 pub mod pattern;
 pub mod ports;
 pub mod prometheus;
@@ -51,6 +55,8 @@ pub use backend::{server_status, wait_for_health, Backend};
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
 pub use ctl::Ctl;
+pub use gate::GatedUpstream;
+pub use notify::{Notification, NotifySocket};
 pub use pattern::{PatternBody, PatternCheck};
 pub use prometheus::scrape;
 pub use proxy::{short_tempdir, TestProxy};
