@@ -121,6 +121,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     shared.listeners.activate(&shared, pending, &config);
 
     // Background tasks.
+    crate::upstream::health::plan(&shared);
     if let Some(listener) = health {
         let app = health::router(shared.clone());
         tokio::spawn(async move {

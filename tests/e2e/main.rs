@@ -9,8 +9,11 @@
 
 mod admin;
 mod admin_socket;
+mod balance;
 mod drain;
+mod health;
 mod lifecycle;
+mod metrics;
 mod notify;
 mod proxyctl;
 mod reload;
@@ -18,3 +21,4 @@ mod reload_load;
 mod routing;
 mod startup;
 mod streaming;
+mod tcp;
