@@ -11,6 +11,7 @@
 //! - [`listener`]: bound sockets kept across reloads; accept loops.
 //! - [`proxy`]: the per-request pipeline (route → respond | redirect |
 //!   forward), headers, errors → statuses.
+//! - [`limit`]: rate limiting, in-flight caps and adaptive shedding.
 //! - [`upstream`]: servers, their long-lived state, pools and balancing.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
@@ -21,6 +22,7 @@ pub mod body;
 pub mod cli;
 pub mod config;
 pub mod health;
+pub mod limit;
 pub mod listener;
 pub mod logging;
 pub mod metrics;

@@ -93,6 +93,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         listeners: ListenerSet::default(),
         shutdown: Shutdown::default(),
         metrics: Metrics::default(),
+        limits: Default::default(),
     });
     shared.metrics.config_generation.set(1);
     for w in &loaded.warnings {
@@ -121,6 +122,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     shared.listeners.activate(&shared, pending, &config);
 
     // Background tasks.
+    crate::limit::spawn_eviction(&shared);
     if let Some(listener) = health {
         let app = health::router(shared.clone());
         tokio::spawn(async move {
