@@ -181,7 +181,12 @@ impl HttpBody for Capped {
 
     fn size_hint(&self) -> SizeHint {
         let mut hint = self.inner.size_hint();
-        if let Some(n) = self.first.as_ref().and_then(|f| f.data_ref()).map(|d| d.len()) {
+        if let Some(n) = self
+            .first
+            .as_ref()
+            .and_then(|f| f.data_ref())
+            .map(|d| d.len())
+        {
             let n = n as u64;
             // Upper first: a lower bound above the upper one panics.
             if let Some(u) = hint.upper() {

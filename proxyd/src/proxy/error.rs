@@ -129,9 +129,7 @@ impl ProxyError {
         let status = self.status();
         let mut resp = status_response(status);
         let retry_after = match self {
-            ProxyError::RateLimited { retry_after_secs } => {
-                HeaderValue::from(*retry_after_secs)
-            }
+            ProxyError::RateLimited { retry_after_secs } => HeaderValue::from(*retry_after_secs),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => HeaderValue::from_static("1"),
             _ => return resp,
         };

@@ -76,7 +76,16 @@ pub async fn handle(
     let line = shared.access_log.then(|| RequestLine::of(&req));
 
     let mut outcome = Outcome::default();
-    let answered = answer(&shared, &snap, &conn, req, &request_id, &tally, &mut outcome).await;
+    let answered = answer(
+        &shared,
+        &snap,
+        &conn,
+        req,
+        &request_id,
+        &tally,
+        &mut outcome,
+    )
+    .await;
     let mut resp = match answered {
         Ok(resp) => resp,
         Err(e) => {
@@ -300,7 +309,13 @@ async fn answer(
                     });
                 };
                 let server = hyper::upgrade::on(&mut response);
-                upgrade::splice(shared, conn.listen, client, server, site.limits.idle_timeout);
+                upgrade::splice(
+                    shared,
+                    conn.listen,
+                    client,
+                    server,
+                    site.limits.idle_timeout,
+                );
                 let (mut parts, _) = response.into_parts();
                 upgrade::keep_upgrade_headers(&mut parts.headers);
                 headers::apply_rules(&mut parts.headers, &route.response_headers);

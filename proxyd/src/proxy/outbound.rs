@@ -91,7 +91,12 @@ pub(super) async fn request(
         let first = tokio::time::timeout(limits.request_timeout, body.read_ahead()).await;
         match first {
             Err(_) => return Err(ProxyError::ClientTimeout),
-            Ok(Err(_)) if cx.tally.too_large.load(std::sync::atomic::Ordering::Relaxed) => {
+            Ok(Err(_))
+                if cx
+                    .tally
+                    .too_large
+                    .load(std::sync::atomic::Ordering::Relaxed) =>
+            {
                 return Err(ProxyError::BodyTooLarge)
             }
             Ok(Err(_)) => return Err(ProxyError::BadBody),

@@ -20,6 +20,13 @@ pub fn check<B>(req: &Request<B>, max_header_size: usize) -> Result<(), ProxyErr
         return Err(ProxyError::HeadersTooLarge);
     }
     let bad = |what| Err(ProxyError::BadRequest(what));
+    if req
+        .extensions()
+        .get::<super::framing::Ambiguous>()
+        .is_some()
+    {
+        return bad("ambiguous Content-Length / Transfer-Encoding");
+    }
     if req.method() == Method::CONNECT {
         return bad("CONNECT is not supported");
     }
@@ -32,7 +39,11 @@ pub fn check<B>(req: &Request<B>, max_header_size: usize) -> Result<(), ProxyErr
         return bad("more than one Host header");
     }
     if let (Some(auth), Some(host)) = (uri.authority(), host) {
-        if !auth.as_str().as_bytes().eq_ignore_ascii_case(host.as_bytes()) {
+        if !auth
+            .as_str()
+            .as_bytes()
+            .eq_ignore_ascii_case(host.as_bytes())
+        {
             return bad("Host differs from the request target");
         }
     }
@@ -115,7 +126,8 @@ fn is_dot_segment(seg: &str) -> bool {
     while !rest.is_empty() {
         if rest[0] == b'.' {
             rest = &rest[1..];
-        } else if rest.len() >= 3 && rest[0] == b'%' && rest[1] == b'2' && (rest[2] | 0x20) == b'e' {
+        } else if rest.len() >= 3 && rest[0] == b'%' && rest[1] == b'2' && (rest[2] | 0x20) == b'e'
+        {
             rest = &rest[3..];
         } else {
             return false;
@@ -156,7 +168,15 @@ mod tests {
 
     #[test]
     fn ordinary_paths_pass() {
-        for p in ["/", "/api/x", "/a..b/c", "/.well-known/x", "/a%20b", "/...", "/x.y"] {
+        for p in [
+            "/",
+            "/api/x",
+            "/a..b/c",
+            "/.well-known/x",
+            "/a%20b",
+            "/...",
+            "/x.y",
+        ] {
             assert!(ok(p), "{p} should pass");
         }
     }
