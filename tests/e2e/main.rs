@@ -10,5 +10,6 @@
 mod admin;
 mod reload;
 mod routing;
+mod smuggling;
 mod startup;
 mod streaming;

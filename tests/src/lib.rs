@@ -27,6 +27,8 @@
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
+//! - [`raw`]: raw TCP requests (malformed and ambiguous input) and their responses.
+//! - [`ws`]: `WsEcho`, a WebSocket echo server.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
@@ -37,8 +39,10 @@ pub mod ctl;
 pub mod pattern;
 pub mod ports;
 pub mod proxy;
+pub mod raw;
 pub mod upstream;
 pub mod wait;
+pub mod ws;
 
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
