@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod headers;
 mod reload;
 mod routing;
 mod smuggling;
