@@ -9,6 +9,7 @@
 
 mod admin;
 mod headers;
+mod limits;
 mod reload;
 mod routing;
 mod smuggling;
