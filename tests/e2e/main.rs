@@ -8,6 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod failover;
+mod h2;
 mod headers;
 mod limits;
 mod reload;
@@ -15,3 +17,4 @@ mod routing;
 mod smuggling;
 mod startup;
 mod streaming;
+mod upgrade;
