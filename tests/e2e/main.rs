@@ -12,6 +12,7 @@ mod failover;
 mod h2;
 mod headers;
 mod limits;
+mod proxyctl;
 mod reload;
 mod routing;
 mod smuggling;
