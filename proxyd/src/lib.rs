@@ -15,6 +15,7 @@
 //! - [`upstream`]: servers, their long-lived state, pools and balancing.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
+//! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
 pub mod admin;
@@ -34,3 +35,4 @@ pub mod snapshot;
 pub mod startup;
 pub mod state;
 pub mod upstream;
+pub mod watch;

@@ -8,12 +8,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_socket;
+mod drain;
 mod failover;
 mod h2;
 mod headers;
+mod lifecycle;
 mod limits;
+mod notify;
 mod proxyctl;
 mod reload;
+mod reload_load;
 mod routing;
 mod smuggling;
 mod startup;

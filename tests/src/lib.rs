@@ -26,6 +26,8 @@
 //! - [`upstream`]: [`TestUpstream`], a recording hyper server.
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
+//! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`raw`]: raw TCP requests (malformed and ambiguous input) and their responses.
 //! - [`ws`]: `WsEcho`, a WebSocket echo server.
@@ -36,6 +38,8 @@ pub mod bins;
 pub mod client;
 pub mod config;
 pub mod ctl;
+pub mod gate;
+pub mod notify;
 pub mod pattern;
 pub mod ports;
 pub mod proxy;
@@ -47,6 +51,8 @@ pub mod ws;
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
 pub use ctl::Ctl;
+pub use gate::GatedUpstream;
+pub use notify::{Notification, NotifySocket};
 pub use pattern::{PatternBody, PatternCheck};
 pub use proxy::{short_tempdir, TestProxy};
 pub use upstream::{RecordedRequest, TestUpstream};
