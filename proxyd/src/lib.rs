@@ -12,10 +12,13 @@
 //! - [`proxy`]: the per-request pipeline (route → respond | redirect |
 //!   forward), headers, errors → statuses.
 //! - [`upstream`]: servers, their long-lived state, pools and balancing.
+//! - [`tls`]: TLS termination (SNI → certificate, HTTP-01, redirect, 421);
+//!   [`acme`]: certificates obtained and renewed in the background.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
+pub mod acme;
 pub mod admin;
 pub mod body;
 pub mod cli;
@@ -31,4 +34,5 @@ pub mod shutdown;
 pub mod snapshot;
 pub mod startup;
 pub mod state;
+pub mod tls;
 pub mod upstream;

@@ -59,6 +59,8 @@ pub struct Shared {
     pub shutdown: Shutdown,
     /// Prometheus metrics (process-wide, survive reloads).
     pub metrics: Metrics,
+    /// Certificates per HTTPS listener, and ACME.
+    pub tls: crate::tls::Tls,
 }
 
 impl Shared {

@@ -35,7 +35,7 @@ pub(super) async fn run(
     permits: Arc<Semaphore>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
-    if kind != Kind::Http {
+    if kind == Kind::Tcp {
         tracing::warn!(%addr, ?kind, "this kind of listener is bound but not served yet; connections are closed");
     }
     loop {
@@ -60,7 +60,7 @@ pub(super) async fn run(
             _ = stopped(&mut stop) => break,
             _ = stopped(&mut shutdown) => break,
         };
-        if kind != Kind::Http {
+        if kind == Kind::Tcp {
             drop(stream);
             continue;
         }
@@ -70,6 +70,21 @@ pub(super) async fn run(
             _active: ActiveGuard::new(active.clone()),
             _drain: shared.shutdown.guard(),
         };
+        if kind == Kind::Https {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Some((tls, sni)) = crate::tls::accept(&shared, addr, stream).await {
+                    let info = ConnInfo {
+                        listen: addr,
+                        peer,
+                        tls: true,
+                        sni,
+                    };
+                    serve_http(shared, tls, info, conn).await;
+                }
+            });
+            continue;
+        }
         let info = ConnInfo {
             listen: addr,
             peer,

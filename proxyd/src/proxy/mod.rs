@@ -61,7 +61,7 @@ pub async fn handle(
     let bytes_in = req.body().size_hint().exact();
 
     let mut outcome = Outcome::default();
-    let mut resp = match answer(&snap, &conn, req, &request_id, &mut outcome).await {
+    let mut resp = match answer(&shared, &snap, &conn, req, &request_id, &mut outcome).await {
         Ok(resp) => resp,
         Err(e) => {
             if let (Some(kind), Some(upstream)) = (e.upstream_kind(), &outcome.upstream) {
@@ -162,6 +162,7 @@ fn raw_host<B>(req: &Request<B>) -> Option<&str> {
 }
 
 async fn answer(
+    shared: &Shared,
     snap: &Snapshot,
     conn: &ConnInfo,
     req: Request<Incoming>,
@@ -180,6 +181,10 @@ async fn answer(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         return Ok(resp);
     }
+    // ACME HTTP-01 and redirect_to_https, before any routing.
+    if let Some(resp) = crate::tls::front::before_routing(shared, snap, listener, conn, &req) {
+        return Ok(resp);
+    }
 
     let site_idx = match raw_host(&req) {
         Some(raw) => {
@@ -192,6 +197,10 @@ async fn answer(
         }
         None => listener.hosts.default_site(),
     };
+    // No domain fronting: Host must route to the site the SNI chose.
+    if crate::tls::front::misdirected(listener, conn, site_idx) {
+        return Err(ProxyError::NoSite { tls: true });
+    }
     let site = &snap.sites[site_idx.ok_or(ProxyError::NoSite { tls: conn.tls })?];
     outcome.site = Some(site.name.clone());
 

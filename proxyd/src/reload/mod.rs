@@ -99,9 +99,11 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
         &shared.registry,
     )
     .map_err(|e| fail(e.to_string()))?;
+    let tls = shared.tls.prepare(&snap).map_err(|e| fail(e.to_string()))?;
     let changes = diff::changes(&old.config, &config);
     let generation = snap.generation;
 
+    shared.tls.install(tls, &shared.metrics);
     shared.snapshot.store(Arc::new(snap));
     shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);
