@@ -27,16 +27,21 @@
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
+//! - [`certs`]: a throwaway CA and leaves (rcgen); [`tls`]: a rustls client with
+//!   chosen roots, SNI and ALPN; [`pebble`]: a real ACME server per test.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
 pub mod bins;
+pub mod certs;
 pub mod client;
 pub mod config;
 pub mod ctl;
 pub mod pattern;
 pub mod ports;
+pub mod pebble;
 pub mod proxy;
+pub mod tls;
 pub mod upstream;
 pub mod wait;
 
