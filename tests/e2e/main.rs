@@ -12,3 +12,4 @@ mod reload;
 mod routing;
 mod startup;
 mod streaming;
+mod tls;
