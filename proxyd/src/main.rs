@@ -32,7 +32,9 @@ fn main() -> ExitCode {
             // --check (exit 1), but a TLS initialisation failure when
             // starting (exit 4, SPEC §3).
             if e.tls_only && !cli.check {
-                eprintln!("proxyd: TLS initialisation failed: certificate or key files are unusable");
+                eprintln!(
+                    "proxyd: TLS initialisation failed: certificate or key files are unusable"
+                );
                 return ExitCode::from(4);
             }
             return ExitCode::from(1);

@@ -7,6 +7,7 @@
 // `unwrap` is fine in tests and their helpers (STYLE §3.3).
 #![allow(clippy::unwrap_used)]
 
+mod acme;
 mod admin;
 mod reload;
 mod routing;

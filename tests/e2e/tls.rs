@@ -157,9 +157,13 @@ fn tls11_client_hello(sni: &str) -> Vec<u8> {
 async fn tls_1_1_is_refused_with_an_alert() {
     let w = World::new();
     let a = w.ca.leaf(&["a.test"]);
-    let _px = config(w.https, "", &site("a", &["a.test"], &files(w.dir(), "a", &a), "a"))
-        .start()
-        .await;
+    let _px = config(
+        w.https,
+        "",
+        &site("a", &["a.test"], &files(w.dir(), "a", &a), "a"),
+    )
+    .start()
+    .await;
     let mut tcp = tokio::net::TcpStream::connect(w.https).await.unwrap();
     tcp.write_all(&tls11_client_hello("a.test")).await.unwrap();
     let mut buf = Vec::new();
@@ -176,7 +180,10 @@ async fn tls_1_1_is_refused_with_an_alert() {
 #[tokio::test]
 async fn alpn_h2_is_negotiated_and_proxied() {
     let w = World::new();
-    let up = TestUpstream::http1().route("/api/x", "from upstream").spawn().await;
+    let up = TestUpstream::http1()
+        .route("/api/x", "from upstream")
+        .spawn()
+        .await;
     let a = w.ca.leaf(&["a.test"]);
     let body = format!(
         "\n[[upstream]]\nname = \"api\"\nservers = [{{ address = \"{}\" }}]\n{}\n  [[site.route]]\n  path = \"/api/\"\n  upstream = \"api\"\n",
@@ -186,7 +193,9 @@ async fn alpn_h2_is_negotiated_and_proxied() {
     let _px = config(w.https, "", &body).start().await;
 
     let h2 = client_config(&[w.ca.der()], &[b"h2", b"http/1.1"]);
-    let (resp, hs) = tls_get(w.https, h2, "a.test", "a.test", "/api/x").await.unwrap();
+    let (resp, hs) = tls_get(w.https, h2, "a.test", "a.test", "/api/x")
+        .await
+        .unwrap();
     assert_eq!(hs.alpn.as_deref(), Some(&b"h2"[..]));
     assert_eq!(resp.header("x-test-version"), Some("h2"));
     assert_eq!(resp.status(), 200);
@@ -254,7 +263,10 @@ async fn reload_swaps_the_certificate_while_a_request_on_the_old_one_completes()
     assert_eq!(hs.leaf, new.der, "reload did not swap the certificate");
     assert_eq!(resp.text(), "root");
 
-    let resp = slow.await.unwrap().expect("the request on the old certificate failed");
+    let resp = slow
+        .await
+        .unwrap()
+        .expect("the request on the old certificate failed");
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text(), "slow done");
 

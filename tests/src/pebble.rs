@@ -127,10 +127,15 @@ impl Pebble {
                 panic!("pebble exited early with {status}\n{}", self.logs());
             }
             if let Ok(Some(status)) = self.dns.try_wait() {
-                panic!("pebble-challtestsrv exited early with {status}\n{}", self.logs());
+                panic!(
+                    "pebble-challtestsrv exited early with {status}\n{}",
+                    self.logs()
+                );
             }
             let host = self.api.to_string();
-            if let Ok((resp, _)) = tls_get(self.api, config.clone(), "127.0.0.1", &host, "/dir").await {
+            if let Ok((resp, _)) =
+                tls_get(self.api, config.clone(), "127.0.0.1", &host, "/dir").await
+            {
                 if resp.status() == 200 {
                     return;
                 }

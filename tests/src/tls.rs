@@ -1,6 +1,7 @@
 //! A TLS client for the tests: rustls trusting only the given roots, with
 //! the SNI chosen by the test (independent of the address dialed) and the
-//! ALPN protocols it offers; then one HTTP/1.1 or HTTP/2 request.
+//! ALPN protocols it offers, no session resumption; then one HTTP/1.1 or
+//! HTTP/2 request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub fn client_config(roots: &[CertificateDer<'static>], alpn: &[&[u8]]) -> Arc<C
         .with_root_certificates(store)
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    // Every connection does a full handshake, so the certificate the test
+    // sees is the one the server presents now, not a resumed session's.
+    config.resumption = rustls::client::Resumption::disabled();
     Arc::new(config)
 }
 
@@ -105,7 +109,11 @@ pub async fn get_over(
     let mut headers = parts.headers;
     headers.insert(
         "x-test-version",
-        http::HeaderValue::from_static(if version == Version::HTTP_2 { "h2" } else { "http/1.1" }),
+        http::HeaderValue::from_static(if version == Version::HTTP_2 {
+            "h2"
+        } else {
+            "http/1.1"
+        }),
     );
     Ok(TestResponse {
         status: parts.status,

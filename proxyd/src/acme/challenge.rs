@@ -80,12 +80,14 @@ impl Session {
         let key = rcgen::KeyPair::generate().map_err(fail)?;
         let cert = params.self_signed(&key).map_err(fail)?;
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let certified = CertifiedKey::from_der(
-            vec![cert.der().clone()],
-            der,
-            &crate::tls::certs::provider(),
-        )
-        .map_err(|e| AcmeError::Order(format!("TLS-ALPN-01 certificate: {e}")))?;
+        // Not `CertifiedKey::from_der`: its consistency check parses the
+        // certificate with webpki, which rejects the critical acmeIdentifier
+        // extension that is the whole point of this certificate.
+        let signing = crate::tls::certs::provider()
+            .key_provider
+            .load_private_key(der)
+            .map_err(|e| AcmeError::Order(format!("TLS-ALPN-01 key: {e}")))?;
+        let certified = CertifiedKey::new(vec![cert.der().clone()], signing);
         self.lock()
             .tls_alpn01
             .insert(name.to_string(), Arc::new(certified));
