@@ -23,9 +23,15 @@ pub fn completion(shell: Shell, mut command: clap::Command, name: &str) -> Strin
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// Every generated file, for both binaries.
-pub fn all() -> std::io::Result<Vec<GeneratedFile>> {
+/// Every generated file, for both binaries, plus `proxyd.toml(5)` from
+/// `docs/config.md` under the workspace `root`.
+pub fn all(root: &std::path::Path) -> std::io::Result<Vec<GeneratedFile>> {
     let mut files = Vec::new();
+    let reference = std::fs::read_to_string(root.join("docs/config.md"))?;
+    files.push(GeneratedFile {
+        path: "man/proxyd.toml.5".to_string(),
+        content: crate::config_man::render(&reference, env!("CARGO_PKG_VERSION")).into_bytes(),
+    });
     for (name, command) in [
         ("proxyctl", crate::cli::command()),
         ("proxyd", proxyd::cli::command()),

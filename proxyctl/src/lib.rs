@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod config_man;
 pub mod error;
 pub mod generated;
 pub mod render;
@@ -29,7 +30,8 @@ pub use error::CtlError;
 /// `--json` mode an error object on stdout when nothing else was printed)
 /// when this returns `Err`; the caller only turns it into an exit code.
 pub fn run(cli: &Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<(), CtlError> {
-    let mut out = render::Output::new(cli.json, colour_wanted(), stdout, stderr);
+    let layout = render::Layout::detect(std::io::stdout().is_terminal());
+    let mut out = render::Output::new(cli.json, colour_wanted(), layout, stdout, stderr);
     let result = commands::dispatch(cli, &mut out);
     if let Err(e) = &result {
         out.report(e);

@@ -495,3 +495,120 @@ hosts = ["app.test"]
     let r = run(proxyctl().args(["--json", "check-config"]).arg(&path)).expect(0);
     assert_eq!(r.json()["valid"], true);
 }
+
+// === golden output ===
+//
+// The human tables are part of the interface a tired operator reads and a
+// script may grep: their column sets and layout change only on purpose.
+// `UPDATE_GOLDEN=1 cargo test -p proxyctl --test cli golden` rewrites them.
+
+/// Dates in the fixture are relative to now; everything else is fixed.
+fn without_dates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let is_date = chars.len() >= i + 10
+            && chars[i..i + 10].iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == '-',
+                _ => c.is_ascii_digit(),
+            });
+        if is_date {
+            out.push_str("YYYY-MM-DD");
+            i += 10;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn golden(name: &str, actual: &str) {
+    let actual = &without_dates(actual);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing {}: run `UPDATE_GOLDEN=1 cargo test -p proxyctl --test cli golden`",
+            path.display()
+        )
+    });
+    if &expected != actual {
+        panic!(
+            "{} differs (UPDATE_GOLDEN=1 rewrites it if the change is intended)\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn golden_status_table() {
+    let fake = FakeDaemon::always(&status(3, true));
+    let r = run(ctl(&fake.socket).arg("status")).expect(0);
+    golden("status.txt", &r.stdout);
+}
+
+#[test]
+fn golden_reload_summary() {
+    let fake = FakeDaemon::always(
+        r#"{"status":"ok","protocol":1,"generation":4,"changes":{"sites":{"added":["blog"],"removed":[],"changed":["app"]},"upstreams":{"added":[],"removed":["old"],"changed":[]},"listeners":{"added":["admin"],"removed":[],"changed":[]}},"warnings":[]}"#,
+    );
+    let r = run(ctl(&fake.socket).arg("reload")).expect(0);
+    golden("reload.txt", &r.stdout);
+}
+
+#[test]
+fn narrow_terminals_wrap_tables_within_the_width() {
+    let mut wide = status(3, true);
+    wide = wide.replace(
+        "\"last_error\":null",
+        "\"last_error\":\"order failed: urn:ietf:params:acme:error:connection: connection refused by 127.0.0.1:5002\"",
+    );
+    let fake = FakeDaemon::always(&wide);
+    let r = run(ctl(&fake.socket).env("COLUMNS", "60").arg("status")).expect(0);
+    let tables = r
+        .stdout
+        .split("\n\n")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in tables.lines() {
+        assert!(
+            line.chars().count() <= 60,
+            "line wider than 60 columns: {line:?}\n{}",
+            r.stdout
+        );
+    }
+    // Wrapped, not cut: the LAST ERROR column, read top to bottom, still
+    // holds the whole message.
+    let certs = r.stdout.split("certificates:\n").nth(1).unwrap();
+    let column = certs.lines().next().unwrap().find("LAST ERROR").unwrap();
+    let text: String = certs
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.get(column..))
+        .collect::<String>()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        text, "orderfailed:urn:ietf:params:acme:error:connection:connectionrefusedby127.0.0.1:5002",
+        "{}",
+        r.stdout
+    );
+    // Into a pipe without COLUMNS, rows stay whole for grep.
+    let r = run(ctl(&fake.socket).arg("status")).expect(0);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("app ") && l.contains("127.0.0.1:5002")),
+        "{}",
+        r.stdout
+    );
+}

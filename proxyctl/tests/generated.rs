@@ -11,7 +11,7 @@ fn completions_and_man_pages_are_fresh() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let update = std::env::var_os("UPDATE_GENERATED").is_some_and(|v| v == "1");
     let mut stale = Vec::new();
-    for file in proxyctl::generated::all().unwrap() {
+    for file in proxyctl::generated::all(&root).unwrap() {
         let path = root.join(&file.path);
         if update {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -16,6 +16,7 @@
 //!   [`acme`]: certificates obtained and renewed in the background.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
+//! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
 pub mod acme;
@@ -36,3 +37,4 @@ pub mod startup;
 pub mod state;
 pub mod tls;
 pub mod upstream;
+pub mod watch;

@@ -22,7 +22,7 @@ use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 use crate::upstream::Registry;
-use crate::{health, notify, reload};
+use crate::{health, notify, reload, watch};
 
 /// Why startup failed; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +136,10 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         let allowed = Allowed::resolve(&config.admin.allowed_users, &config.admin.allowed_groups);
         admin.spawn(shared.clone(), allowed);
     }
+    if config.runtime.watch_config {
+        watch::spawn(shared.clone());
+    }
+    notify::spawn_watchdog();
 
     shared.ready.store(true, Ordering::Release);
     notify::ready(&shared, None);

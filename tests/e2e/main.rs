@@ -9,7 +9,13 @@
 
 mod acme;
 mod admin;
+mod admin_socket;
+mod drain;
+mod lifecycle;
+mod notify;
+mod proxyctl;
 mod reload;
+mod reload_load;
 mod routing;
 mod startup;
 mod streaming;

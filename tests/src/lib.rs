@@ -26,6 +26,8 @@
 //! - [`upstream`]: [`TestUpstream`], a recording hyper server.
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
+//! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`certs`]: a throwaway CA and leaves (rcgen); [`tls`]: a rustls client with
 //!   chosen roots, SNI and ALPN; [`pebble`]: a real ACME server per test.
@@ -37,6 +39,8 @@ pub mod certs;
 pub mod client;
 pub mod config;
 pub mod ctl;
+pub mod gate;
+pub mod notify;
 pub mod pattern;
 pub mod pebble;
 pub mod ports;
@@ -48,6 +52,8 @@ pub mod wait;
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
 pub use ctl::Ctl;
+pub use gate::GatedUpstream;
+pub use notify::{Notification, NotifySocket};
 pub use pattern::{PatternBody, PatternCheck};
 pub use proxy::{short_tempdir, TestProxy};
 pub use upstream::{RecordedRequest, TestUpstream};

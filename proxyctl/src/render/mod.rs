@@ -64,6 +64,7 @@ struct ErrorDoc<'m> {
 pub struct Output<'a> {
     json: bool,
     colour: bool,
+    layout: Layout,
     json_written: bool,
     stdout: &'a mut dyn Write,
     stderr: &'a mut dyn Write,
@@ -71,16 +72,18 @@ pub struct Output<'a> {
 
 impl<'a> Output<'a> {
     /// `json`: `--json` was given; `colour`: stdout is a terminal and
-    /// `NO_COLOR` is not set.
+    /// `NO_COLOR` is not set; `layout`: how wide tables may be.
     pub fn new(
         json: bool,
         colour: bool,
+        layout: Layout,
         stdout: &'a mut dyn Write,
         stderr: &'a mut dyn Write,
     ) -> Self {
         Output {
             json,
             colour: colour && !json,
+            layout,
             json_written: false,
             stdout,
             stderr,
@@ -164,19 +167,58 @@ impl<'a> Output<'a> {
     }
 
     /// An empty table in our style: no borders, aligned columns, an upper-case
-    /// header, never wrapped (a pipe into `grep` gets whole rows).
+    /// header. On a terminal (or with `COLUMNS` set) wide cells wrap to fit
+    /// the width; into a pipe rows are never wrapped, so `grep` gets whole rows.
     pub fn table(&self, header: &[&str]) -> Table {
         let mut table = Table::new();
         table
             .load_preset(comfy_table::presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Disabled)
             .set_header(header.iter().copied().map(Cell::new));
+        match self.layout {
+            Layout::Unbounded => {
+                table.set_content_arrangement(ContentArrangement::Disabled);
+            }
+            Layout::Terminal => {
+                table.set_content_arrangement(ContentArrangement::Dynamic);
+            }
+            Layout::Columns(width) => {
+                table
+                    .set_content_arrangement(ContentArrangement::Dynamic)
+                    .set_width(width);
+            }
+        }
         if self.colour {
             table.enforce_styling();
-        } else {
+        } else if self.layout != Layout::Terminal {
             table.force_no_tty();
         }
         table
+    }
+}
+
+/// How wide human output may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Not a terminal: never wrap.
+    Unbounded,
+    /// A terminal: wrap to its width (detected by comfy-table).
+    Terminal,
+    /// `COLUMNS` says how wide (also honoured when not a terminal).
+    Columns(u16),
+}
+
+impl Layout {
+    /// `COLUMNS` (if a sane number) wins; else a terminal wraps, a pipe does not.
+    pub fn detect(stdout_is_terminal: bool) -> Self {
+        let columns = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<u16>().ok())
+            .filter(|&c| c >= 20);
+        match columns {
+            Some(c) => Layout::Columns(c),
+            None if stdout_is_terminal => Layout::Terminal,
+            None => Layout::Unbounded,
+        }
     }
 }
 
@@ -201,7 +243,7 @@ mod tests {
 
     fn health_table(colour: bool) -> String {
         let (mut o, mut e) = (Vec::new(), Vec::new());
-        let out = Output::new(false, colour, &mut o, &mut e);
+        let out = Output::new(false, colour, Layout::Unbounded, &mut o, &mut e);
         let mut table = out.table(&["HEALTH"]);
         table.add_row(vec![out.cell("healthy", Some(Tone::Good))]);
         format!("{}{}", table_text(&table), out.paint("ready", Tone::Good))
@@ -218,7 +260,7 @@ mod tests {
     fn json_mode_never_colours_and_reports_one_document() {
         let (mut o, mut e) = (Vec::new(), Vec::new());
         {
-            let mut out = Output::new(true, true, &mut o, &mut e);
+            let mut out = Output::new(true, true, Layout::Unbounded, &mut o, &mut e);
             assert_eq!(out.paint("x", Tone::Bad), "x");
             out.json_line(r#"{"status":"error","message":"m"}"#)
                 .unwrap();

@@ -28,6 +28,7 @@ pub fn proxyctl() -> Command {
     let mut cmd = Command::cargo_bin("proxyctl").unwrap();
     cmd.env_remove("PROXYD_ADMIN_SOCKET")
         .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
         .timeout(Duration::from_secs(20));
     cmd
 }

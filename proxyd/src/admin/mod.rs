@@ -93,10 +93,22 @@ pub async fn bind(cfg: &Admin) -> Result<Option<AdminSocket>, AdminError> {
         path: path.clone(),
         source,
     };
-    let listener = UnixListener::bind(&path).map_err(bind_err)?;
+    let listener = bind_private(&path).map_err(bind_err)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(cfg.socket_mode))
         .map_err(bind_err)?;
     Ok(Some(AdminSocket { listener, path }))
+}
+
+/// Binds with a umask that leaves the socket owner-only (0600 at most), so
+/// there is no moment between bind(2) and chmod(2) when someone else could
+/// connect. The umask is process-wide; startup binds the admin socket before
+/// any other task creates files, and it is restored at once.
+fn bind_private(path: &Path) -> io::Result<UnixListener> {
+    use nix::sys::stat::{umask, Mode};
+    let previous = umask(Mode::from_bits_truncate(0o177));
+    let result = UnixListener::bind(path);
+    umask(previous);
+    result
 }
 
 impl AdminSocket {
