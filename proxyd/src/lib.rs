@@ -11,11 +11,13 @@
 //! - [`listener`]: bound sockets kept across reloads; accept loops.
 //! - [`proxy`]: the per-request pipeline (route → respond | redirect |
 //!   forward), headers, errors → statuses.
-//! - [`upstream`]: servers, their long-lived state, pools and balancing.
+//! - [`upstream`]: servers, their long-lived state, pools, balancing and
+//!   health checks; [`tcp`]: the `[[tcp]]` layer-4 proxy.
 //! - [`tls`]: TLS termination (SNI → certificate, HTTP-01, redirect, 421);
 //!   [`acme`]: certificates obtained and renewed in the background.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
-//! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
+//! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric;
+//!   [`gauges`]: gauges set from live state at scrape time.
 //! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
@@ -24,6 +26,7 @@ pub mod admin;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod gauges;
 pub mod health;
 pub mod listener;
 pub mod logging;
@@ -35,6 +38,7 @@ pub mod shutdown;
 pub mod snapshot;
 pub mod startup;
 pub mod state;
+pub mod tcp;
 pub mod tls;
 pub mod upstream;
 pub mod watch;

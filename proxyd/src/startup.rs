@@ -123,6 +123,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     shared.listeners.activate(&shared, pending, &config);
 
     // Background tasks.
+    crate::upstream::health::plan(&shared);
     if let Some(listener) = health {
         let app = health::router(shared.clone());
         tokio::spawn(async move {
@@ -131,10 +132,11 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
             }
         });
     }
+    let mut socket_file = None;
     if let Some(admin) = admin {
         tracing::info!(socket = %admin.path().display(), "admin socket ready");
         let allowed = Allowed::resolve(&config.admin.allowed_users, &config.admin.allowed_groups);
-        admin.spawn(shared.clone(), allowed);
+        socket_file = Some(admin.spawn(shared.clone(), allowed));
     }
     if config.runtime.watch_config {
         watch::spawn(shared.clone());
@@ -181,6 +183,9 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         }
         _ = sigterm.recv() => tracing::warn!("second signal: exiting now"),
         _ = sigint.recv() => tracing::warn!("second signal: exiting now"),
+    }
+    if let Some(file) = socket_file {
+        file.remove();
     }
     Ok(())
 }

@@ -10,8 +10,11 @@
 mod acme;
 mod admin;
 mod admin_socket;
+mod balance;
 mod drain;
+mod health;
 mod lifecycle;
+mod metrics;
 mod notify;
 mod proxyctl;
 mod reload;
@@ -19,4 +22,5 @@ mod reload_load;
 mod routing;
 mod startup;
 mod streaming;
+mod tcp;
 mod tls;

@@ -10,7 +10,7 @@ mod handlers;
 mod peer;
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -118,8 +118,13 @@ impl AdminSocket {
     }
 
     /// Serves requests until the process exits. The socket keeps answering
-    /// while draining, so `status` shows the drain.
-    pub fn spawn(self, shared: Arc<Shared>, allowed: Allowed) {
+    /// while draining, so `status` shows the drain. The returned handle
+    /// removes the socket file at exit.
+    pub fn spawn(self, shared: Arc<Shared>, allowed: Allowed) -> SocketFile {
+        let file = SocketFile {
+            inode: std::fs::metadata(&self.path).ok().map(|m| m.ino()),
+            path: self.path.clone(),
+        };
         let allowed = Arc::new(allowed);
         tokio::spawn(async move {
             loop {
@@ -134,6 +139,27 @@ impl AdminSocket {
                 }
             }
         });
+        file
+    }
+}
+
+/// The admin socket's path, to remove at a clean exit.
+#[derive(Debug)]
+pub struct SocketFile {
+    path: PathBuf,
+    inode: Option<u64>,
+}
+
+impl SocketFile {
+    /// Removes the socket file if it is still ours: a daemon started since
+    /// (after a stale-socket takeover) may own the path by now.
+    pub fn remove(self) {
+        let ours = std::fs::metadata(&self.path)
+            .ok()
+            .is_some_and(|m| Some(m.ino()) == self.inode);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -35,9 +35,6 @@ pub(super) async fn run(
     permits: Arc<Semaphore>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
-    if kind == Kind::Tcp {
-        tracing::warn!(%addr, ?kind, "this kind of listener is bound but not served yet; connections are closed");
-    }
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -61,7 +58,12 @@ pub(super) async fn run(
             _ = stopped(&mut shutdown) => break,
         };
         if kind == Kind::Tcp {
-            drop(stream);
+            let conn = Conn {
+                _permit: permit,
+                _active: ActiveGuard::new(active.clone()),
+                _drain: shared.shutdown.guard(),
+            };
+            tokio::spawn(crate::tcp::serve(shared.clone(), stream, addr, peer, conn));
             continue;
         }
         let _ = stream.set_nodelay(true);

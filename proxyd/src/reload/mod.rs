@@ -118,6 +118,7 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
     shared.snapshot.store(Arc::new(snap));
     shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);
+    crate::upstream::health::plan(shared);
     Ok(ReloadBody {
         generation,
         changes,
