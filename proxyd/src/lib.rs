@@ -14,12 +14,15 @@
 //! - [`upstream`]: servers, their long-lived state, pools, balancing and
 //!   health checks; [`tcp`]: the `[[tcp]]` layer-4 proxy.
 //! - [`limit`]: rate limiting, in-flight caps and adaptive shedding.
+//! - [`tls`]: TLS termination (SNI → certificate, HTTP-01, redirect, 421);
+//!   [`acme`]: certificates obtained and renewed in the background.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric;
 //!   [`gauges`]: gauges set from live state at scrape time.
 //! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
+pub mod acme;
 pub mod admin;
 pub mod body;
 pub mod cli;
@@ -38,5 +41,6 @@ pub mod snapshot;
 pub mod startup;
 pub mod state;
 pub mod tcp;
+pub mod tls;
 pub mod upstream;
 pub mod watch;

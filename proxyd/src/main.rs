@@ -28,6 +28,15 @@ fn main() -> ExitCode {
                     if e.errors.len() == 1 { "" } else { "s" }
                 );
             }
+            // Unusable certificate files are a configuration mistake for
+            // --check (exit 1), but a TLS initialisation failure when
+            // starting (exit 4, SPEC §3).
+            if e.tls_only && !cli.check {
+                eprintln!(
+                    "proxyd: TLS initialisation failed: certificate or key files are unusable"
+                );
+                return ExitCode::from(4);
+            }
             return ExitCode::from(1);
         }
     };

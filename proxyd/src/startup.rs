@@ -94,6 +94,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         shutdown: Shutdown::default(),
         metrics: Metrics::default(),
         limits: Default::default(),
+        tls: crate::tls::Tls::default(),
     });
     shared.metrics.config_generation.set(1);
     for w in &loaded.warnings {
@@ -116,7 +117,8 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     // Every listener port.
     let pending = shared.listeners.bind_new(&config).await?;
 
-    // TLS: certificates are loaded here once TLS termination exists.
+    // TLS: certificates, ACME storage and account key (exit 4 on failure).
+    crate::tls::start(&shared).map_err(|e| StartupError::Tls(e.to_string()))?;
 
     // Start accepting.
     shared.listeners.activate(&shared, pending, &config);

@@ -61,6 +61,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Rate-limit buckets and per-listener load (survive reloads).
     pub limits: crate::limit::Limiters,
+    /// Certificates per HTTPS listener, and ACME.
+    pub tls: crate::tls::Tls,
 }
 
 impl Shared {

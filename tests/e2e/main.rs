@@ -7,6 +7,7 @@
 // `unwrap` is fine in tests and their helpers (STYLE §3.3).
 #![allow(clippy::unwrap_used)]
 
+mod acme;
 mod admin;
 mod admin_socket;
 mod balance;
@@ -27,4 +28,5 @@ mod smuggling;
 mod startup;
 mod streaming;
 mod tcp;
+mod tls;
 mod upgrade;

@@ -35,22 +35,27 @@
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`raw`]: raw TCP requests (malformed and ambiguous input) and their responses.
 //! - [`ws`]: `WsEcho`, a WebSocket echo server.
+//! - [`certs`]: a throwaway CA and leaves (rcgen); [`tls`]: a rustls client with
+//!   chosen roots, SNI and ALPN; [`pebble`]: a real ACME server per test.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
 pub mod backend;
 pub mod bins;
+pub mod certs;
 pub mod client;
 pub mod config;
 pub mod ctl;
 pub mod gate;
 pub mod notify;
 pub mod pattern;
+pub mod pebble;
 pub mod ports;
 pub mod prometheus;
 pub mod proxy;
 pub mod raw;
 pub mod tcp_echo;
+pub mod tls;
 pub mod upstream;
 pub mod wait;
 pub mod ws;

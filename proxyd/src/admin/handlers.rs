@@ -4,12 +4,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use proxyd_protocol::status::{
-    CertificateStatus, ConfigStatus, LastReload, ListenerStatus, UpstreamStatus,
-};
+use proxyd_protocol::status::{ConfigStatus, LastReload, ListenerStatus, UpstreamStatus};
 use proxyd_protocol::{Command, ReadyBody, Reply, StatusReport};
 
-use crate::config::TlsSource;
 use crate::reload;
 use crate::state::Shared;
 
@@ -87,24 +84,7 @@ pub fn status(shared: &Shared) -> StatusReport {
         })
         .collect();
 
-    let certificates = config
-        .sites
-        .iter()
-        .filter_map(|site| {
-            let source = match site.tls.as_ref()? {
-                TlsSource::Acme => "acme",
-                TlsSource::Files { .. } => "file",
-            };
-            Some(CertificateStatus {
-                site: site.name.clone(),
-                hosts: site.hosts.iter().map(host_text).collect(),
-                source: source.into(),
-                not_after: None,
-                next_renewal: None,
-                last_error: Some("TLS is not served yet by this build".into()),
-            })
-        })
-        .collect();
+    let certificates = shared.tls.status(config);
 
     StatusReport {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -124,14 +104,5 @@ pub fn status(shared: &Shared) -> StatusReport {
         upstreams,
         certificates,
         requests_total: shared.requests_total.load(Ordering::Relaxed),
-    }
-}
-
-fn host_text(h: &crate::config::HostPattern) -> String {
-    use crate::config::HostPattern;
-    match h {
-        HostPattern::Exact(h) => h.clone(),
-        HostPattern::Wildcard(suffix) => format!("*{suffix}"),
-        HostPattern::Any => "*".into(),
     }
 }

@@ -50,6 +50,9 @@ pub struct ConfigError {
     pub errors: Vec<Diagnostic>,
     /// Possibly empty.
     pub warnings: Vec<Diagnostic>,
+    /// Every error is about a certificate, key or CA file: `proxyd --check`
+    /// still exits 1, startup exits 4 (TLS initialisation failed, SPEC §3).
+    pub tls_only: bool,
 }
 
 impl fmt::Display for ConfigError {

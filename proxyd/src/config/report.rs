@@ -13,6 +13,8 @@ pub(crate) struct Report<'s> {
     line_starts: Vec<usize>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// How many of `errors` are about certificate or key files.
+    pub tls_errors: usize,
 }
 
 impl<'s> Report<'s> {
@@ -26,6 +28,7 @@ impl<'s> Report<'s> {
             line_starts,
             errors: Vec::new(),
             warnings: Vec::new(),
+            tls_errors: 0,
         }
     }
 
@@ -61,6 +64,13 @@ impl<'s> Report<'s> {
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let d = self.diagnostic(Some(span), message.into(), Severity::Error);
         self.errors.push(d);
+    }
+
+    /// An error about a certificate, key or CA file: startup exits 4 (TLS
+    /// initialisation failed) rather than 1 when these are the only errors.
+    pub fn tls_error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.tls_errors += 1;
+        self.error(span, message);
     }
 
     /// An error about the whole file (`0:0`).

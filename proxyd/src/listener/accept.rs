@@ -35,9 +35,6 @@ pub(super) async fn run(
     permits: Arc<Semaphore>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
-    if kind == Kind::Https {
-        tracing::warn!(%addr, ?kind, "this kind of listener is bound but not served yet; connections are closed");
-    }
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -69,16 +66,27 @@ pub(super) async fn run(
             tokio::spawn(crate::tcp::serve(shared.clone(), stream, addr, peer, conn));
             continue;
         }
-        if kind != Kind::Http {
-            drop(stream);
-            continue;
-        }
         let _ = stream.set_nodelay(true);
         let conn = Conn {
             _permit: permit,
             _active: ActiveGuard::new(active.clone()),
             _drain: shared.shutdown.guard(),
         };
+        if kind == Kind::Https {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Some((tls, sni)) = crate::tls::accept(&shared, addr, stream).await {
+                    let info = ConnInfo {
+                        listen: addr,
+                        peer,
+                        tls: true,
+                        sni,
+                    };
+                    serve_http(shared, tls, info, conn).await;
+                }
+            });
+            continue;
+        }
         let info = ConnInfo {
             listen: addr,
             peer,

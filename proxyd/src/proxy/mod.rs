@@ -220,6 +220,10 @@ async fn answer(
             .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         return Ok(resp);
     }
+    // ACME HTTP-01 and redirect_to_https, before any routing.
+    if let Some(resp) = crate::tls::front::before_routing(shared, snap, listener, conn, &req) {
+        return Ok(resp);
+    }
 
     let site_idx = match raw_host(&req) {
         Some(raw) => {
@@ -232,6 +236,10 @@ async fn answer(
         }
         None => listener.hosts.default_site(),
     };
+    // No domain fronting: Host must route to the site the SNI chose.
+    if crate::tls::front::misdirected(listener, conn, site_idx) {
+        return Err(ProxyError::NoSite { tls: true });
+    }
     let site = site_idx.map(|i| &snap.sites[i]);
     outcome.site = site.map(|s| s.name.clone());
     let limits = site.map_or(&snap.config.defaults, |s| &s.limits);

@@ -108,11 +108,13 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
         &shared.registry,
     )
     .map_err(|e| fail(e.to_string()))?;
-    // TLS (#4): load the new config's certificates here, before the swap;
-    // a failure rejects the reload like any other.
+    // TLS: load the new config's certificates before the swap; a failure
+    // rejects the reload and the running certificates stay.
+    let tls = shared.tls.prepare(&snap).map_err(|e| fail(e.to_string()))?;
     let changes = diff::changes(&old.config, &config);
     let generation = snap.generation;
 
+    shared.tls.install(tls, &shared.metrics);
     shared.snapshot.store(Arc::new(snap));
     shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);

@@ -45,6 +45,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
             severity: Severity::Error,
         }],
         warnings: vec![],
+        tls_only: false,
     };
     if path.is_dir() {
         return Err(whole_file("is a directory, not a config file".into()));
@@ -74,6 +75,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, ConfigError> {
                     severity: Severity::Error,
                 }],
                 warnings: vec![],
+                tls_only: false,
             });
         }
     };
@@ -98,10 +100,15 @@ pub(crate) fn parse_str(
 fn run(source: &str, file: &str, base: &Path) -> Result<(Config, Vec<Diagnostic>), ConfigError> {
     let mut r = Report::new(file, source);
     let config = decode(&mut r, source).map(|fc| validate(&mut r, &fc, base));
+    let tls_errors = r.tls_errors;
     let (errors, warnings) = r.finish();
     match config {
         Some(config) if errors.is_empty() => Ok((config, warnings)),
-        _ => Err(ConfigError { errors, warnings }),
+        _ => Err(ConfigError {
+            tls_only: tls_errors > 0 && tls_errors == errors.len(),
+            errors,
+            warnings,
+        }),
     }
 }
 

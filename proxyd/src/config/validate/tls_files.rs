@@ -20,7 +20,7 @@ const EXPIRY_WARNING_SECS: i64 = 7 * 86_400;
 /// Reads a file named in the config; `what` is e.g. `certificate file "/x"`.
 fn read(r: &mut Report<'_>, span: &Range<usize>, path: &Path, what: &str) -> Option<Vec<u8>> {
     if path.is_dir() {
-        r.error(span.clone(), format!("{what} is a directory, not a file"));
+        r.tls_error(span.clone(), format!("{what} is a directory, not a file"));
         return None;
     }
     match std::fs::read(path) {
@@ -31,7 +31,7 @@ fn read(r: &mut Report<'_>, span: &Range<usize>, path: &Path, what: &str) -> Opt
                 ErrorKind::PermissionDenied => "cannot be read: permission denied".to_string(),
                 _ => format!("cannot be read: {e}"),
             };
-            r.error(span.clone(), format!("{what} {why}"));
+            r.tls_error(span.clone(), format!("{what} {why}"));
             None
         }
     }
@@ -45,7 +45,7 @@ fn certificates(
 ) -> Option<Vec<CertificateDer<'static>>> {
     match CertificateDer::pem_slice_iter(bytes).collect::<Result<Vec<_>, _>>() {
         Ok(certs) if certs.is_empty() => {
-            r.error(
+            r.tls_error(
                 span.clone(),
                 format!(
                     "{what} contains no PEM certificate (expected \"-----BEGIN CERTIFICATE-----\")"
@@ -55,7 +55,7 @@ fn certificates(
         }
         Ok(certs) => Some(certs),
         Err(e) => {
-            r.error(span.clone(), format!("{what} is not valid PEM: {e}"));
+            r.tls_error(span.clone(), format!("{what} is not valid PEM: {e}"));
             None
         }
     }
@@ -85,14 +85,14 @@ pub(super) fn check_pair(
     let key_der = read(r, &span, key, &key_what).and_then(|b| match PrivateKeyDer::from_pem_slice(&b) {
         Ok(k) => Some(k),
         Err(rustls::pki_types::pem::Error::NoItemsFound) => {
-            r.error(
+            r.tls_error(
                 span.clone(),
                 format!("{key_what} contains no PEM private key (expected \"-----BEGIN PRIVATE KEY-----\")"),
             );
             None
         }
         Err(e) => {
-            r.error(span.clone(), format!("{key_what} is not valid PEM: {e}"));
+            r.tls_error(span.clone(), format!("{key_what} is not valid PEM: {e}"));
             None
         }
     });
@@ -102,7 +102,7 @@ pub(super) fn check_pair(
         let provider = rustls::crypto::aws_lc_rs::default_provider();
         match rustls::sign::CertifiedKey::from_der(chain, key_der, &provider) {
             Ok(_) => {}
-            Err(rustls::Error::InconsistentKeys(_)) => r.error(
+            Err(rustls::Error::InconsistentKeys(_)) => r.tls_error(
                 span.clone(),
                 format!(
                     "certificate \"{}\" and key \"{}\" of {site} do not match",
@@ -110,7 +110,7 @@ pub(super) fn check_pair(
                     key.display()
                 ),
             ),
-            Err(e) => r.error(span.clone(), format!("{key_what} cannot be used: {e}")),
+            Err(e) => r.tls_error(span.clone(), format!("{key_what} cannot be used: {e}")),
         }
     }
     inspect_leaf(r, span, &leaf, &cert_what, hosts);
@@ -127,7 +127,7 @@ fn inspect_leaf(
     let cert = match x509_parser::parse_x509_certificate(leaf) {
         Ok((_, cert)) => cert,
         Err(e) => {
-            r.error(
+            r.tls_error(
                 span,
                 format!("{what} does not hold a valid X.509 certificate: {e}"),
             );
