@@ -323,7 +323,8 @@ status codes: 45120 2xx, 0 3xx, 0 4xx, 3 5xx
         let n = parse_h2load_negotiated(H2LOAD);
         assert_eq!((n.tls.as_str(), n.alpn.as_str()), ("TLSv1.3", "h2"));
         assert_eq!(parse_h2load_negotiated("connect failed").alpn, "");
-        let log = "1700000000000000\t200\t900\n1700000000000100\t502\t5\n1700000000000200\t200\t1100\n";
+        let log =
+            "1700000000000000\t200\t900\n1700000000000100\t502\t5\n1700000000000200\t200\t1100\n";
         assert_eq!(parse_h2load_log(log), vec![900, 1100]);
     }
 

@@ -43,6 +43,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run::main(cli)) {
         Ok(code) => code,
+        Err(e @ error::BenchError::Interrupted) => {
+            eprintln!("proxyd-bench: {e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("proxyd-bench: {:#}", anyhow::Error::from(e));
             ExitCode::from(1)

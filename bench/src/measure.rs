@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn steal_is_a_share_of_all_cpu_time() {
         let before = parse_cpu_line("cpu  100 0 50 800 0 0 0 50 0 0");
-        let after = parse_cpu_line("cpu  200 0 100 1500 0 0 0 100 0 0");
+        let after = parse_cpu_line("cpu  200 0 100 1600 0 0 0 100 0 0");
         assert_eq!(before, (50, 1000));
         assert!((steal_percent(before, after) - 5.0).abs() < 1e-9);
     }

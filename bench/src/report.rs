@@ -92,7 +92,12 @@ pub fn render(rows: &[Row]) -> String {
         match &row.outcome {
             Outcome::Measured(f) => {
                 for (_, get, digits) in &used {
-                    cells.push(cell(get(f), base.as_ref().and_then(get), *digits, row.proxy));
+                    cells.push(cell(
+                        get(f),
+                        base.as_ref().and_then(get),
+                        *digits,
+                        row.proxy,
+                    ));
                 }
                 cells.push(f.errors.to_string());
             }

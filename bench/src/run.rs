@@ -99,7 +99,12 @@ async fn run_scenarios(
         println!("-- {s:?}");
         let new = bench.run(s).await?;
         for row in &new {
-            println!("   {:<16} {:<8} {}", row.scenario, row.proxy.name(), summary(&row.outcome));
+            println!(
+                "   {:<16} {:<8} {}",
+                row.scenario,
+                row.proxy.name(),
+                summary(&row.outcome)
+            );
         }
         rows.extend(new);
     }
@@ -109,7 +114,10 @@ async fn run_scenarios(
 fn summary(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Measured(f) => match (f.rps, f.kib_per_conn) {
-            (Some(rps), _) => format!("{rps:.0} req/s, {} requests, {} errors", f.requests, f.errors),
+            (Some(rps), _) => format!(
+                "{rps:.0} req/s, {} requests, {} errors",
+                f.requests, f.errors
+            ),
             (None, Some(kib)) => format!("{kib:.2} KiB per idle connection"),
             _ => "measured".into(),
         },
@@ -150,7 +158,10 @@ fn check_programs(scenarios: &[Scenario], proxies: &[Proxy]) -> Result<()> {
         ("curl", "curl"),
         ("nginx", "nginx"),
     ];
-    if scenarios.iter().any(|s| *s != Scenario::Idle && *s != Scenario::Tls) {
+    if scenarios
+        .iter()
+        .any(|s| *s != Scenario::Idle && *s != Scenario::Tls)
+    {
         needed.push(("wrk", "wrk"));
     }
     if scenarios.contains(&Scenario::Tls) {
@@ -170,16 +181,29 @@ fn check_programs(scenarios: &[Scenario], proxies: &[Proxy]) -> Result<()> {
     Ok(())
 }
 
-fn print_header(cli: &Cli, opts: &Options, scenarios: &[Scenario], proxies: &[Proxy], proxyd: &std::path::Path) {
+fn print_header(
+    cli: &Cli,
+    opts: &Options,
+    scenarios: &[Scenario],
+    proxies: &[Proxy],
+    proxyd: &std::path::Path,
+) {
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let names: Vec<&str> = proxies.iter().map(|p| p.name()).collect();
-    println!("== proxyd-bench{}", if cli.smoke { " (smoke mode)" } else { "" });
+    println!(
+        "== proxyd-bench{}",
+        if cli.smoke { " (smoke mode)" } else { "" }
+    );
     println!(
         "   {} CPUs; load generator + backend on CPU {}, proxy on CPU {}; loadavg {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         opts.load_cpus,
         opts.proxy_cpus,
-        loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        loadavg
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     println!(
         "   {} s per row after {} s warm-up, {} connections; proxies: {}; proxyd: {}",

@@ -64,16 +64,19 @@ pub fn prepare_backend(dir: &Path, addr: SocketAddr) -> Result<Launch> {
 
 /// Writes nginx's proxy config for `setup`.
 pub(super) fn prepare_proxy(setup: &Setup<'_>) -> Result<Launch> {
-    let listen = match setup.tls {
+    // Listen options (backlog, ssl, http2) may appear on one server only.
+    let options = |first: bool| if first { " backlog=4096" } else { "" };
+    let listen = |first: bool| match setup.tls {
         Some(c) => format!(
-            "listen 127.0.0.1:{} ssl http2 backlog=4096;\n  ssl_certificate {};\n  \
+            "listen 127.0.0.1:{} ssl http2{};\n  ssl_certificate {};\n  \
              ssl_certificate_key {};\n  ssl_protocols TLSv1.2 TLSv1.3;\n  \
              ssl_session_cache shared:SSL:1m;\n",
             setup.port,
+            options(first),
             c.cert.display(),
             c.key.display()
         ),
-        None => format!("listen 127.0.0.1:{} backlog=4096;\n", setup.port),
+        None => format!("listen 127.0.0.1:{}{};\n", setup.port, options(first)),
     };
     let location = "  location / {\n    proxy_pass http://backend;\n    \
                     proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n  }\n";
@@ -81,18 +84,20 @@ pub(super) fn prepare_proxy(setup: &Setup<'_>) -> Result<Launch> {
         "{}http {{\n{}access_log off;\nkeepalive_requests 1000000;\nkeepalive_timeout 75s;\n\
          server_names_hash_max_size 65536;\nserver_names_hash_bucket_size 128;\n\
          upstream backend {{\n  server {};\n  keepalive 64;\n  keepalive_requests 1000000;\n}}\n",
-        preamble(setup.dir, setup.max_connections + 64),
+        // nginx counts upstream connections against worker_connections too.
+        preamble(setup.dir, setup.max_connections * 2 + 64),
         temp_paths(setup.dir),
         setup.backend,
     );
     if setup.sites == 0 {
-        let _ = write!(text, "server {{\n  {listen}{location}}}\n");
+        let _ = write!(text, "server {{\n  {}{location}}}\n", listen(true));
     } else {
         for i in 0..setup.sites {
             let host = site_host(i);
             let _ = write!(
                 text,
-                "server {{\n  {listen}  server_name {host} *.{host};\n{location}}}\n"
+                "server {{\n  {}  server_name {host} *.{host};\n{location}}}\n",
+                listen(i == 0)
             );
         }
     }

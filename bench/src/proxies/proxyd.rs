@@ -74,7 +74,10 @@ servers = [{{ address = "{backend}" }}]
             tls.as_deref().unwrap_or("")
         );
         if let Some(v) = header {
-            let _ = writeln!(t, "  request_headers = {{ set = {{ \"X-Bench-Variant\" = \"{v}\" }} }}");
+            let _ = writeln!(
+                t,
+                "  request_headers = {{ set = {{ \"X-Bench-Variant\" = \"{v}\" }} }}"
+            );
         }
     };
     if setup.sites == 0 {

@@ -227,17 +227,24 @@ async fn wait_ready(server: &mut Server, url: &str, host: Option<&str>) -> Resul
     };
     while Instant::now() < deadline {
         if let Some(status) = server.exited() {
-            return Err(not_ready(server, format!("exited during start-up ({status})")));
+            return Err(not_ready(
+                server,
+                format!("exited during start-up ({status})"),
+            ));
         }
         let mut curl = tokio::process::Command::new("curl");
         curl.args(["-sSk", "--http1.1", "--max-time", "2", url]);
         if let Some(h) = host {
             curl.args(["-H", &format!("Host: {h}")]);
         }
-        let out = curl.kill_on_drop(true).output().await.map_err(|source| BenchError::Spawn {
-            what: "curl".into(),
-            source,
-        })?;
+        let out = curl
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|source| BenchError::Spawn {
+                what: "curl".into(),
+                source,
+            })?;
         if out.status.success() && out.stdout == nginx::HELLO.as_bytes() {
             return Ok(());
         }
@@ -248,17 +255,26 @@ async fn wait_ready(server: &mut Server, url: &str, host: Option<&str>) -> Resul
                 "curl {}: {}{}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim(),
-                String::from_utf8_lossy(&out.stdout).chars().take(200).collect::<String>()
+                String::from_utf8_lossy(&out.stdout)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
             );
             if bad >= BAD_ANSWERS {
-                return Err(not_ready(server, format!("answers wrongly on {url}: {last}")));
+                return Err(not_ready(
+                    server,
+                    format!("answers wrongly on {url}: {last}"),
+                ));
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Err(not_ready(
         server,
-        format!("no answer on {url} within {} s {last}", START_PATIENCE.as_secs()),
+        format!(
+            "no answer on {url} within {} s {last}",
+            START_PATIENCE.as_secs()
+        ),
     ))
 }
 

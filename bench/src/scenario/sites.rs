@@ -48,7 +48,9 @@ async fn measure(
     sites: usize,
     host: &str,
 ) -> Result<Outcome> {
-    let running = bench.start(proxy, label, None, sites, 1024, Some(host)).await?;
+    let running = bench
+        .start(proxy, label, None, sites, 1024, Some(host))
+        .await?;
     let headers = [format!("Host: {host}")];
     let mut outcome = wrk_figures(bench, &running, label, proxy, &running.url, &headers).await?;
     if let (Outcome::Measured(figures), Proxy::Proxyd) = (&mut outcome, proxy) {
@@ -60,11 +62,20 @@ async fn measure(
 
 /// Median wall time of `proxyctl reload` after rewriting the config.
 async fn reload_ms(bench: &Bench, running: &Running, sites: usize) -> Result<f64> {
-    let socket = running.launch.admin_socket.clone().ok_or(BenchError::Load {
-        tool: "proxyctl",
-        reason: "proxyd has no admin socket".into(),
-    })?;
-    let dir = running.launch.config.parent().unwrap_or(&bench.work).to_path_buf();
+    let socket = running
+        .launch
+        .admin_socket
+        .clone()
+        .ok_or(BenchError::Load {
+            tool: "proxyctl",
+            reason: "proxyd has no admin socket".into(),
+        })?;
+    let dir = running
+        .launch
+        .config
+        .parent()
+        .unwrap_or(&bench.work)
+        .to_path_buf();
     let setup = Setup {
         dir: &dir,
         port: running.port,

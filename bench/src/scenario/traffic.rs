@@ -108,7 +108,12 @@ pub(super) async fn wrk_figures(
 
 /// The same with h2load over TLS; a proxy that does not negotiate h2 over
 /// TLS 1.3 gets no figures.
-async fn h2_figures(bench: &Bench, running: &Running, label: &str, proxy: Proxy) -> Result<Outcome> {
+async fn h2_figures(
+    bench: &Bench,
+    running: &Running,
+    label: &str,
+    proxy: Proxy,
+) -> Result<Outcome> {
     let opts = &bench.opts;
     let out = |phase: &str| bench.file(&format!("{label}-{}-{phase}.txt", proxy.name()));
     let h2 = |seconds| H2load {
@@ -174,9 +179,16 @@ pub(super) fn explain(proxy: Proxy, label: &str, e: &BenchError) -> String {
         source = s.source();
     }
     eprintln!("   {} in {label}: {text}", proxy.name());
-    let first = text.lines().next().unwrap_or_default();
-    match first.char_indices().nth(120) {
-        Some((i, _)) => format!("{}…", &first[..i]),
-        None => first.to_string(),
-    }
+    // The first line says what failed; a log tail's last line says why.
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or_default();
+    let last = lines
+        .next_back()
+        .map(|l| format!(" … {}", l.trim()))
+        .unwrap_or_default();
+    let short = |s: &str, n: usize| match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    };
+    format!("{}{}", short(first, 100), short(&last, 100))
 }
