@@ -11,15 +11,19 @@
 //! - [`listener`]: bound sockets kept across reloads; accept loops.
 //! - [`proxy`]: the per-request pipeline (route → respond | redirect |
 //!   forward), headers, errors → statuses.
-//! - [`upstream`]: servers, their long-lived state, pools and balancing.
+//! - [`upstream`]: servers, their long-lived state, pools, balancing and
+//!   health checks; [`tcp`]: the `[[tcp]]` layer-4 proxy.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
-//! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric.
+//! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric;
+//!   [`gauges`]: gauges set from live state at scrape time.
+//! - [`watch`]: `watch_config`, reload when the file changes.
 //! - [`notify`], [`logging`], [`shutdown`], [`body`], [`cli`].
 
 pub mod admin;
 pub mod body;
 pub mod cli;
 pub mod config;
+pub mod gauges;
 pub mod health;
 pub mod listener;
 pub mod logging;
@@ -31,4 +35,6 @@ pub mod shutdown;
 pub mod snapshot;
 pub mod startup;
 pub mod state;
+pub mod tcp;
 pub mod upstream;
+pub mod watch;

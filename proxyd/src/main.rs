@@ -71,7 +71,7 @@ fn main() -> ExitCode {
                 msg.push_str(&c.to_string());
                 cause = c.source();
             }
-            tracing::error!("{msg}");
+            // One line naming the culprit (the logs already went to stderr).
             eprintln!("proxyd: {msg}");
             ExitCode::from(e.exit_code())
         }

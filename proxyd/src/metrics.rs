@@ -120,6 +120,9 @@ pub struct Metrics {
     pub active_connections: Family<ListenerLabels, Gauge>,
     /// `proxyd_upstream_server_healthy{upstream,server}` (1 or 0).
     pub server_healthy: Family<ServerLabels, Gauge>,
+    /// `proxyd_tcp_connections_total{listener}`: connections accepted by
+    /// `[[tcp]]` proxies (`listener` is the `[[tcp]]` name).
+    pub tcp_connections: Family<ListenerLabels, Counter>,
     /// `proxyd_rate_limited_total{listener}`.
     pub rate_limited: Family<ListenerLabels, Counter>,
     /// `proxyd_config_reloads_total{result}`.
@@ -151,6 +154,7 @@ impl Metrics {
             shed: Family::default(),
             active_connections: Family::default(),
             server_healthy: Family::default(),
+            tcp_connections: Family::default(),
             rate_limited: Family::default(),
             config_reloads: Family::default(),
             config_generation: Gauge::default(),
@@ -187,6 +191,11 @@ impl Metrics {
             "upstream_server_healthy",
             "1 if the balancer may pick the server",
             m.server_healthy.clone(),
+        );
+        r.register(
+            "tcp_connections",
+            "Connections accepted by [[tcp]] proxies",
+            m.tcp_connections.clone(),
         );
         r.register(
             "rate_limited",

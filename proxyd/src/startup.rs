@@ -22,7 +22,7 @@ use crate::shutdown::Shutdown;
 use crate::snapshot::Snapshot;
 use crate::state::Shared;
 use crate::upstream::Registry;
-use crate::{health, notify, reload};
+use crate::{health, notify, reload, watch};
 
 /// Why startup failed; each maps to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +121,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     shared.listeners.activate(&shared, pending, &config);
 
     // Background tasks.
+    crate::upstream::health::plan(&shared);
     if let Some(listener) = health {
         let app = health::router(shared.clone());
         tokio::spawn(async move {
@@ -129,11 +130,16 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
             }
         });
     }
+    let mut socket_file = None;
     if let Some(admin) = admin {
         tracing::info!(socket = %admin.path().display(), "admin socket ready");
         let allowed = Allowed::resolve(&config.admin.allowed_users, &config.admin.allowed_groups);
-        admin.spawn(shared.clone(), allowed);
+        socket_file = Some(admin.spawn(shared.clone(), allowed));
     }
+    if config.runtime.watch_config {
+        watch::spawn(shared.clone());
+    }
+    notify::spawn_watchdog();
 
     shared.ready.store(true, Ordering::Release);
     notify::ready(&shared, None);
@@ -175,6 +181,9 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         }
         _ = sigterm.recv() => tracing::warn!("second signal: exiting now"),
         _ = sigint.recv() => tracing::warn!("second signal: exiting now"),
+    }
+    if let Some(file) = socket_file {
+        file.remove();
     }
     Ok(())
 }

@@ -8,8 +8,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin;
+mod admin_socket;
+mod balance;
+mod drain;
+mod health;
+mod lifecycle;
+mod metrics;
+mod notify;
 mod proxyctl;
 mod reload;
+mod reload_load;
 mod routing;
 mod startup;
 mod streaming;
+mod tcp;

@@ -181,6 +181,10 @@ async fn a_stopped_daemon_is_unreachable_and_usage_errors_are_2() {
     px.sigterm();
     let status = px.wait_exit(std::time::Duration::from_secs(20)).await;
     assert_eq!(status.code(), Some(0));
+    assert!(
+        !px.socket_path().exists(),
+        "a clean exit removes the admin socket file"
+    );
     let a = px.ctl().args(["status"]).assert().code(3);
     assert!(
         stderr(&a).contains(&px.socket_path().display().to_string()),

@@ -82,6 +82,7 @@ pub struct ProxyConfig {
     upstreams: Vec<Upstream>,
     sites: Vec<Site>,
     extra: String,
+    env: Vec<(String, String)>,
 }
 
 impl Default for ProxyConfig {
@@ -104,6 +105,7 @@ impl ProxyConfig {
             upstreams: Vec::new(),
             sites: Vec::new(),
             extra: String::new(),
+            env: Vec::new(),
         }
     }
 
@@ -153,6 +155,20 @@ impl ProxyConfig {
         self.extra.push_str(toml);
         self.extra.push('\n');
         self
+    }
+
+    /// Sets an environment variable for the `proxyd` child, e.g.
+    /// `NOTIFY_SOCKET` or `WATCHDOG_USEC` (which the harness otherwise
+    /// removes, so a test never talks to the real systemd).
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The environment variables set with [`env`](Self::env).
+    pub fn env_vars(&self) -> &[(String, String)] {
+        &self.env
     }
 
     /// How many `[[site]]` entries the builder holds.

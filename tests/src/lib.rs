@@ -24,26 +24,42 @@
 //! - [`config`]: the config file a test describes ([`ProxyConfig`], [`Site`], [`Route`], [`Upstream`]).
 //! - [`proxy`]: [`TestProxy`], one `proxyd` child with its temp dir, logs and admin socket.
 //! - [`upstream`]: [`TestUpstream`], a recording hyper server.
+//! - [`backend`]: [`Backend`], a named server with a switchable `/healthz`
+//!   and held requests (balancing and health tests).
+//! - [`tcp_echo`]: [`TcpEcho`], a line echo server for `[[tcp]]` (half-close aware).
+//! - [`prometheus`]: a strict parser of the `/metrics` text.
 //! - [`client`]: a one-connection-per-request HTTP/1.1 client.
 //! - [`pattern`]: large bodies generated and checked chunk by chunk.
+//! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
+//! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
+pub mod backend;
 pub mod bins;
 pub mod client;
 pub mod config;
 pub mod ctl;
+pub mod gate;
+pub mod notify;
 pub mod pattern;
 pub mod ports;
+pub mod prometheus;
 pub mod proxy;
+pub mod tcp_echo;
 pub mod upstream;
 pub mod wait;
 
+pub use backend::{server_status, wait_for_health, Backend};
 pub use client::{get, TestResponse};
 pub use config::{line_of, q, ProxyConfig, Route, Site, Upstream};
 pub use ctl::Ctl;
+pub use gate::GatedUpstream;
+pub use notify::{Notification, NotifySocket};
 pub use pattern::{PatternBody, PatternCheck};
+pub use prometheus::scrape;
 pub use proxy::{short_tempdir, TestProxy};
+pub use tcp_echo::TcpEcho;
 pub use upstream::{RecordedRequest, TestUpstream};
 pub use wait::{eventually, eventually_async, patience, wait_for_generation};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use proxyd_protocol::status::{
-    CertificateStatus, ConfigStatus, LastReload, ListenerStatus, ServerStatus, UpstreamStatus,
+    CertificateStatus, ConfigStatus, LastReload, ListenerStatus, UpstreamStatus,
 };
 use proxyd_protocol::{Command, ReadyBody, Reply, StatusReport};
 
@@ -83,18 +83,7 @@ pub fn status(shared: &Shared) -> StatusReport {
         .map(|u| UpstreamStatus {
             name: u.name.to_string(),
             algorithm: u.algorithm.as_str().to_string(),
-            servers: u
-                .servers
-                .iter()
-                .map(|s| ServerStatus {
-                    address: s.address.clone(),
-                    healthy: s.is_healthy(),
-                    active_connections: s.active.load(Ordering::Relaxed),
-                    requests_total: s.requests.load(Ordering::Relaxed),
-                    failures_total: s.failures.load(Ordering::Relaxed),
-                    ..Default::default()
-                })
-                .collect(),
+            servers: u.servers.iter().map(|s| s.status()).collect(),
         })
         .collect();
 

@@ -10,7 +10,7 @@ mod handlers;
 mod peer;
 
 use std::io;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -93,10 +93,22 @@ pub async fn bind(cfg: &Admin) -> Result<Option<AdminSocket>, AdminError> {
         path: path.clone(),
         source,
     };
-    let listener = UnixListener::bind(&path).map_err(bind_err)?;
+    let listener = bind_private(&path).map_err(bind_err)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(cfg.socket_mode))
         .map_err(bind_err)?;
     Ok(Some(AdminSocket { listener, path }))
+}
+
+/// Binds with a umask that leaves the socket owner-only (0600 at most), so
+/// there is no moment between bind(2) and chmod(2) when someone else could
+/// connect. The umask is process-wide; startup binds the admin socket before
+/// any other task creates files, and it is restored at once.
+fn bind_private(path: &Path) -> io::Result<UnixListener> {
+    use nix::sys::stat::{umask, Mode};
+    let previous = umask(Mode::from_bits_truncate(0o177));
+    let result = UnixListener::bind(path);
+    umask(previous);
+    result
 }
 
 impl AdminSocket {
@@ -106,8 +118,13 @@ impl AdminSocket {
     }
 
     /// Serves requests until the process exits. The socket keeps answering
-    /// while draining, so `status` shows the drain.
-    pub fn spawn(self, shared: Arc<Shared>, allowed: Allowed) {
+    /// while draining, so `status` shows the drain. The returned handle
+    /// removes the socket file at exit.
+    pub fn spawn(self, shared: Arc<Shared>, allowed: Allowed) -> SocketFile {
+        let file = SocketFile {
+            inode: std::fs::metadata(&self.path).ok().map(|m| m.ino()),
+            path: self.path.clone(),
+        };
         let allowed = Arc::new(allowed);
         tokio::spawn(async move {
             loop {
@@ -122,6 +139,27 @@ impl AdminSocket {
                 }
             }
         });
+        file
+    }
+}
+
+/// The admin socket's path, to remove at a clean exit.
+#[derive(Debug)]
+pub struct SocketFile {
+    path: PathBuf,
+    inode: Option<u64>,
+}
+
+impl SocketFile {
+    /// Removes the socket file if it is still ours: a daemon started since
+    /// (after a stale-socket takeover) may own the path by now.
+    pub fn remove(self) {
+        let ours = std::fs::metadata(&self.path)
+            .ok()
+            .is_some_and(|m| Some(m.ino()) == self.inode);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) async fn run(
     permits: Arc<Semaphore>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
-    if kind != Kind::Http {
+    if kind == Kind::Https {
         tracing::warn!(%addr, ?kind, "this kind of listener is bound but not served yet; connections are closed");
     }
     loop {
@@ -60,6 +60,15 @@ pub(super) async fn run(
             _ = stopped(&mut stop) => break,
             _ = stopped(&mut shutdown) => break,
         };
+        if kind == Kind::Tcp {
+            let conn = Conn {
+                _permit: permit,
+                _active: ActiveGuard::new(active.clone()),
+                _drain: shared.shutdown.guard(),
+            };
+            tokio::spawn(crate::tcp::serve(shared.clone(), stream, addr, peer, conn));
+            continue;
+        }
         if kind != Kind::Http {
             drop(stream);
             continue;

@@ -5,6 +5,12 @@
 //! starts accepting on them only after the swap, and stops the accept loops
 //! of addresses the new config no longer has. Sockets whose address stays
 //! are never closed, so no connection attempt is refused during a reload.
+//!
+//! An address that switches kind (say from a listener's `http` to a
+//! `[[tcp]]` proxy) keeps its socket too: the set holds a duplicate of every
+//! listening descriptor, so the reload hands a copy of the same socket to a
+//! new accept loop and only then stops the old loop. A reload that fails
+//! after `bind_new` just drops its `Pending` sockets; nothing running moved.
 
 mod accept;
 
@@ -36,6 +42,8 @@ pub struct Pending {
     addr: SocketAddr,
     kind: Kind,
     listener: TcpListener,
+    /// A second descriptor of the same socket, kept by the set.
+    dup: std::net::TcpListener,
 }
 
 /// Why an address could not be bound.
@@ -54,6 +62,10 @@ pub struct BindError {
 #[derive(Debug)]
 struct Bound {
     kind: Kind,
+    /// A duplicate of the listening descriptor: lets a reload hand the same
+    /// socket to an accept loop of another kind without closing it. Taken
+    /// (closed) at shutdown so the port stops completing handshakes.
+    dup: Option<std::net::TcpListener>,
     stop: watch::Sender<bool>,
     active: Arc<AtomicU64>,
     permits: Arc<Semaphore>,
@@ -101,30 +113,40 @@ fn wanted(config: &Config) -> Vec<(SocketAddr, Kind, String, usize)> {
     out
 }
 
+/// A second descriptor for `listener`'s socket (dup(2)).
+fn duplicate(listener: &TcpListener) -> std::io::Result<std::net::TcpListener> {
+    let fd = std::os::fd::AsFd::as_fd(listener).try_clone_to_owned()?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
 impl ListenerSet {
     /// Binds every address of `config` that is not bound already (or is
     /// bound for another kind of traffic). Nothing is accepted yet.
     pub async fn bind_new(&self, config: &Config) -> Result<Vec<Pending>, BindError> {
-        let already: HashMap<SocketAddr, Kind> =
-            self.lock().iter().map(|(a, b)| (*a, b.kind)).collect();
         let mut pending = Vec::new();
         for (addr, kind, what, _) in wanted(config) {
-            if already.get(&addr) == Some(&kind) {
-                continue;
-            }
-            if already.contains_key(&addr) {
-                // Same address, other kind: the old socket must go first.
-                // Rare enough that we accept a brief gap on this address.
-                self.stop(addr);
-            }
-            let listener =
-                TcpListener::bind(addr)
-                    .await
-                    .map_err(|source| BindError { what, addr, source })?;
+            let err = |source| BindError {
+                what: what.clone(),
+                addr,
+                source,
+            };
+            // Same address, other kind: take a copy of the running socket,
+            // which keeps serving its old kind until the swap.
+            let reused = match self.lock().get(&addr) {
+                Some(b) if b.kind == kind => continue,
+                Some(b) => b.dup.as_ref().map(std::net::TcpListener::try_clone),
+                None => None,
+            };
+            let listener = match reused {
+                Some(std) => TcpListener::from_std(std.map_err(err)?).map_err(err)?,
+                None => TcpListener::bind(addr).await.map_err(err)?,
+            };
+            let dup = duplicate(&listener).map_err(err)?;
             pending.push(Pending {
                 addr,
                 kind,
                 listener,
+                dup,
             });
         }
         Ok(pending)
@@ -152,16 +174,22 @@ impl ListenerSet {
                 active.clone(),
                 permits.clone(),
             ));
-            bound.insert(
+            let previous = bound.insert(
                 p.addr,
                 Bound {
                     kind: p.kind,
+                    dup: Some(p.dup),
                     stop,
                     active,
                     permits,
                     max_connections: max,
                 },
             );
+            if let Some(old) = previous {
+                // The address switched kind: its old accept loop stops; the
+                // socket lives on in the new one.
+                old.stop.send_replace(true);
+            }
         }
         bound.retain(|addr, b| {
             let keep = wanted.iter().any(|w| w.0 == *addr && w.1 == b.kind);
@@ -193,14 +221,9 @@ impl ListenerSet {
 
     /// Stops accepting everywhere (shutdown).
     pub fn stop_all(&self) {
-        for b in self.lock().values() {
+        for b in self.lock().values_mut() {
             b.stop.send_replace(true);
-        }
-    }
-
-    fn stop(&self, addr: SocketAddr) {
-        if let Some(b) = self.lock().remove(&addr) {
-            b.stop.send_replace(true);
+            b.dup = None;
         }
     }
 

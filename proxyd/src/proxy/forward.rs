@@ -55,6 +55,7 @@ pub async fn forward(
         server.active.fetch_add(1, Ordering::Relaxed);
         match attempt(server, req, limits).await {
             Ok((response, sender)) => {
+                up.observe(server, Ok(()));
                 let server = server.clone();
                 let returned = server.clone();
                 // The connection is busy until the response body has been
@@ -72,6 +73,7 @@ pub async fn forward(
             Err(AttemptError::Retryable(r, e)) => {
                 server.active.fetch_sub(1, Ordering::Relaxed);
                 server.failures.fetch_add(1, Ordering::Relaxed);
+                up.observe(server, Err(&e));
                 tracing::debug!(upstream = %up.name, server = %server.address, error = %e, "attempt failed; trying another server");
                 req = *r;
                 last_err = Some(e);
@@ -79,6 +81,7 @@ pub async fn forward(
             Err(AttemptError::Fatal(e)) => {
                 server.active.fetch_sub(1, Ordering::Relaxed);
                 server.failures.fetch_add(1, Ordering::Relaxed);
+                up.observe(server, Err(&e));
                 return Err(e);
             }
         }

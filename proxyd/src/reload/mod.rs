@@ -1,7 +1,7 @@
 //! Reload: read → validate → build → bind new listeners → swap.
 //!
-//! One code path for SIGHUP, the admin `reload` command and (later) file
-//! watching. Reloads are serialized by `Shared::reload_lock`; one requested
+//! One code path for SIGHUP, the admin `reload` command and `watch_config`
+//! (`crate::watch`). Reloads are serialized by `Shared::reload_lock`; one requested
 //! while another runs waits, then reads the file anew. Any failure before
 //! the swap leaves the running generation untouched.
 
@@ -13,6 +13,7 @@ use std::time::SystemTime;
 use proxyd_protocol::ReloadBody;
 
 use crate::config;
+use crate::metrics::ResultLabels;
 use crate::notify;
 use crate::snapshot::Snapshot;
 use crate::state::{ReloadRecord, Shared};
@@ -61,6 +62,14 @@ pub async fn reload(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
             }
         }
     };
+    let m = &shared.metrics;
+    let labels = ResultLabels {
+        result: if record.ok { "ok" } else { "error" },
+    };
+    m.config_reloads.get_or_create(&labels).inc();
+    m.config_last_reload_successful.set(i64::from(record.ok));
+    m.config_generation
+        .set(i64::try_from(shared.generation()).unwrap_or(i64::MAX));
     *shared.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(record);
     notify::ready(shared, result.as_ref().err().map(|e| e.message.as_str()));
     result
@@ -99,12 +108,15 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
         &shared.registry,
     )
     .map_err(|e| fail(e.to_string()))?;
+    // TLS (#4): load the new config's certificates here, before the swap;
+    // a failure rejects the reload like any other.
     let changes = diff::changes(&old.config, &config);
     let generation = snap.generation;
 
     shared.snapshot.store(Arc::new(snap));
     shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);
+    crate::upstream::health::plan(shared);
     Ok(ReloadBody {
         generation,
         changes,

@@ -4,44 +4,60 @@
 //! state of its servers — counters, health, idle connections — lives in
 //! [`ServerState`]s kept by the [`Registry`] under a stable key (upstream
 //! name, address, scheme), so a reload that keeps a server keeps its pool
-//! and health. The registry drops the state of servers no config uses.
+//! and health. Balancer state (round-robin cursor, smooth-weighted
+//! counters) is kept per upstream name the same way. The registry drops the
+//! state of servers no config uses.
+//!
+//! Health has two sources, both folded into [`ServerState::is_healthy`]:
+//! active checks (`health`, one task per checked server) and passive
+//! checks on live traffic (`passive`, a cooldown after consecutive failures).
 
 mod balance;
+pub mod health;
+pub mod passive;
 mod pool;
+mod report;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::config::{self, Algorithm, Scheme};
+use crate::config::{self, Algorithm, HealthCheck, Passive, Scheme};
 
 pub use pool::{connect, ConnectError, Sender};
 
 /// One server's long-lived state, shared by every generation that uses it.
 #[derive(Debug)]
 pub struct ServerState {
+    /// The `[[upstream]]` it belongs to (for logs).
+    pub upstream: Arc<str>,
     /// As written in the config.
     pub address: String,
     /// Host to connect to.
     pub host: String,
     /// Port to connect to.
     pub port: u16,
-    /// Requests in flight to this server.
+    /// Requests (or TCP connections) in flight to this server.
     pub active: AtomicU64,
-    /// Requests sent since start.
+    /// Requests (or TCP connections) sent since start.
     pub requests: AtomicU64,
     /// Failed attempts since start.
     pub failures: AtomicU64,
-    /// Whether the balancer may pick it (health checks flip this).
+    /// The active checks' verdict (true when checks are off).
     pub healthy: AtomicBool,
+    /// Check history and the last transition, for `status`.
+    pub record: Mutex<health::Record>,
+    /// Consecutive live-traffic failures and the cooldown they caused.
+    pub passive: passive::PassiveState,
     /// Idle keep-alive connections.
     pub pool: pool::Pool,
 }
 
 impl ServerState {
-    fn new(server: &config::Server) -> Self {
+    fn new(upstream: &str, server: &config::Server) -> Self {
         ServerState {
+            upstream: upstream.into(),
             address: server.address.clone(),
             host: server.host.clone(),
             port: server.port,
@@ -49,14 +65,26 @@ impl ServerState {
             requests: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             healthy: AtomicBool::new(true),
+            record: Mutex::default(),
+            passive: passive::PassiveState::default(),
             pool: pool::Pool::default(),
         }
     }
 
-    /// Whether the balancer may pick this server.
+    /// Whether the balancer may pick this server: active checks pass (or
+    /// are off) and no passive cooldown is running.
     pub fn is_healthy(&self) -> bool {
-        self.healthy.load(Ordering::Relaxed)
+        self.healthy.load(Ordering::Relaxed) && self.passive_available()
     }
+}
+
+/// Balancer state of one upstream, kept across reloads by name.
+#[derive(Debug, Default)]
+pub(crate) struct BalancerState {
+    /// Round-robin (and least-connections tie-break) cursor.
+    cursor: AtomicUsize,
+    /// Smooth weighted round robin: current weight per server address.
+    current: Mutex<HashMap<String, i64>>,
 }
 
 /// An upstream pool as one config generation sees it.
@@ -72,12 +100,16 @@ pub struct Upstream {
     pub preserve_host: bool,
     /// Extra attempts after a connect failure.
     pub retries: u32,
+    /// Active checks, if configured.
+    pub health_check: Option<HealthCheck>,
+    /// Passive checks, if configured.
+    pub passive: Option<Passive>,
     /// Servers, in config order.
     pub servers: Vec<Arc<ServerState>>,
     /// Per-server weights, in config order.
     pub weights: Vec<u32>,
-    /// Balancer cursor, shared across generations.
-    cursor: Arc<AtomicUsize>,
+    /// Balancer state, shared across generations.
+    balancer: Arc<BalancerState>,
 }
 
 impl Upstream {
@@ -89,11 +121,13 @@ impl Upstream {
 
 type ServerKey = (String, String, bool);
 
-/// Keeps server state and balancer cursors alive across reloads.
+/// Keeps server state, balancer state and health-check tasks alive across
+/// reloads.
 #[derive(Debug, Default)]
 pub struct Registry {
     servers: Mutex<HashMap<ServerKey, Arc<ServerState>>>,
-    cursors: Mutex<HashMap<String, Arc<AtomicUsize>>>,
+    balancers: Mutex<HashMap<String, Arc<BalancerState>>>,
+    checks: Mutex<HashMap<ServerKey, health::Planned>>,
 }
 
 impl Registry {
@@ -107,12 +141,12 @@ impl Registry {
                 .iter()
                 .map(|s| {
                     map.entry((up.name.clone(), s.address.clone(), https))
-                        .or_insert_with(|| Arc::new(ServerState::new(s)))
+                        .or_insert_with(|| Arc::new(ServerState::new(&up.name, s)))
                         .clone()
                 })
                 .collect()
         };
-        let cursor = lock(&self.cursors)
+        let balancer = lock(&self.balancers)
             .entry(up.name.clone())
             .or_default()
             .clone();
@@ -122,9 +156,11 @@ impl Registry {
             scheme: up.scheme,
             preserve_host: up.preserve_host,
             retries: up.retries,
+            health_check: up.health_check.clone(),
+            passive: up.passive.clone(),
             servers,
             weights: up.servers.iter().map(|s| s.weight.max(1)).collect(),
-            cursor,
+            balancer,
         }
     }
 
@@ -141,13 +177,13 @@ impl Registry {
             }
         }
         lock(&self.servers).retain(|k, _| keep.contains(k));
-        lock(&self.cursors).retain(|name, _| config.upstreams.iter().any(|u| &u.name == name));
+        lock(&self.balancers).retain(|name, _| config.upstreams.iter().any(|u| &u.name == name));
     }
 }
 
 /// A poisoned registry lock only means another thread panicked while
 /// holding it; the maps are still consistent (every update is one insert or
 /// one retain), so keep going rather than take the whole proxy down.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,0 +1,78 @@
+//! `/metrics`: strict Prometheus text whose values move with traffic,
+//! health and open connections.
+
+use proxyd_e2e::{
+    eventually, eventually_async, patience, scrape, wait_for_health, Backend, ProxyConfig, Route,
+    Site, Upstream,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_with_traffic_health_and_connections() {
+    let a = Backend::spawn("a").await;
+    let b = Backend::spawn("b").await;
+    let check = "{ path = \"/healthz\", interval = \"100ms\", timeout = \"1s\", healthy_threshold = 1, unhealthy_threshold = 1 }";
+    let px = ProxyConfig::new()
+        .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "pool")))
+        .upstream(Upstream::new("pool", [a.addr(), b.addr()]).set("health_check", check))
+        .start()
+        .await;
+    let main = [("listener", "main"), ("site", "app")];
+    let ok = [("listener", "main"), ("site", "app"), ("status", "2xx")];
+
+    let before = scrape(&px).await;
+    let requests0 = before.sum("proxyd_requests_total", &ok);
+    let count0 = before.sum("proxyd_request_duration_seconds_count", &main);
+    for _ in 0..5 {
+        assert_eq!(px.get("app.test", "/").await.status(), 200);
+    }
+    assert_eq!(px.get("nothing.test", "/").await.status(), 404);
+
+    let after = scrape(&px).await;
+    assert_eq!(after.types["proxyd_requests"], "counter");
+    assert_eq!(after.types["proxyd_request_duration_seconds"], "histogram");
+    assert_eq!(after.types["proxyd_upstream_server_healthy"], "gauge");
+    assert_eq!(after.sum("proxyd_requests_total", &ok) - requests0, 5.0);
+    assert_eq!(
+        after.sum("proxyd_request_duration_seconds_count", &main) - count0,
+        5.0
+    );
+    let not_found = [("listener", "main"), ("status", "4xx")];
+    assert!(after.sum("proxyd_requests_total", &not_found) >= 1.0);
+    for s in [&a, &b] {
+        let server = s.addr().to_string();
+        let labels = [("upstream", "pool"), ("server", server.as_str())];
+        assert_eq!(
+            after.value("proxyd_upstream_server_healthy", &labels),
+            Some(1.0)
+        );
+    }
+
+    // A server failing its check reads 0.
+    b.set_healthy(false);
+    wait_for_health(&px, "pool", b.addr(), false).await;
+    let server = b.addr().to_string();
+    let labels = [("upstream", "pool"), ("server", server.as_str())];
+    assert_eq!(
+        scrape(&px)
+            .await
+            .value("proxyd_upstream_server_healthy", &labels),
+        Some(0.0)
+    );
+
+    // An open client connection is counted on its listener, and released.
+    let idle = [("listener", "main")];
+    let px = &px;
+    let no_open =
+        || async move { scrape(px).await.value("proxyd_active_connections", &idle) == Some(0.0) };
+    // Earlier connections close a moment after their responses were read.
+    assert!(eventually_async(patience(), no_open).await);
+    let addr = px.http_addr();
+    let held = tokio::spawn(async move { proxyd_e2e::get(addr, "app.test", "/hold").await });
+    assert!(eventually(patience(), || a.held() == 1).await);
+    let open = scrape(px).await.value("proxyd_active_connections", &idle);
+    assert_eq!(open, Some(1.0));
+    a.release(1);
+    assert_eq!(held.await.unwrap().status(), 200);
+    let closed = eventually_async(patience(), no_open).await;
+    assert!(closed, "the closed connection is still counted");
+}

@@ -1,0 +1,130 @@
+//! Hitless reload (SPEC §3): keep-alive clients hammer the proxy while the
+//! config is reloaded over and over; not one request may fail.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use proxyd_e2e::client::request;
+use proxyd_e2e::{
+    eventually, patience, ProxyConfig, Route, Site, TestProxy, TestUpstream, Upstream,
+};
+use tokio::net::TcpStream;
+
+const CLIENTS: usize = 32;
+const RELOADS: u64 = 20;
+/// Per client: a bound on the loop, whatever the clock says.
+const MAX_REQUESTS: u64 = 5_000;
+
+fn config(up: &TestUpstream, round: u64) -> ProxyConfig {
+    // Each round changes something real: a respond route's body.
+    ProxyConfig::new()
+        .upstream(Upstream::new("api", [up.addr()]))
+        .site(
+            Site::new("app", ["app.test"])
+                .route(Route::upstream("/", "api"))
+                .route(Route::respond(
+                    "/round",
+                    200,
+                    &round.to_string(),
+                    "text/plain",
+                )),
+        )
+}
+
+/// One keep-alive connection sending `GET /` until `stop`; returns
+/// (ok, failed, first failure).
+async fn client(
+    px_addr: std::net::SocketAddr,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+) -> (u64, u64, Option<String>) {
+    let deadline = Instant::now() + patience() * 3;
+    let (mut ok, mut failed, mut first) = (0, 0, None);
+    let mut sender = None;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < deadline && ok + failed < MAX_REQUESTS {
+        if sender.is_none() {
+            let tcp = match TcpStream::connect(px_addr).await {
+                Ok(t) => t,
+                Err(e) => {
+                    failed += 1;
+                    first.get_or_insert(format!("connect: {e}"));
+                    continue;
+                }
+            };
+            let Ok((s, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await
+            else {
+                failed += 1;
+                continue;
+            };
+            tokio::spawn(conn);
+            sender = Some(s);
+        }
+        let s = sender.as_mut().expect("just set");
+        let req = request(http::Method::GET, "app.test", "/")
+            .body(Empty::<Bytes>::new())
+            .expect("valid request");
+        let result = async {
+            let resp = s.send_request(req).await?;
+            let status = resp.status();
+            let body = resp.into_body().collect().await?.to_bytes();
+            anyhow::Ok((status, body))
+        };
+        match tokio::time::timeout(patience(), result).await {
+            Ok(Ok((status, body))) if status == 200 && &body[..] == b"ok" => {
+                ok += 1;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            other => {
+                failed += 1;
+                first.get_or_insert(format!("{other:?}"));
+                sender = None;
+            }
+        }
+    }
+    (ok, failed, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_reloads_under_keep_alive_load_fail_no_request() {
+    let up = TestUpstream::http1().route("/", "ok").spawn().await;
+    let mut px: TestProxy = config(&up, 0).start().await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let total = Arc::new(AtomicU64::new(0));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| tokio::spawn(client(px.http_addr(), stop.clone(), total.clone())))
+        .collect();
+    // Reload only once every client is under way.
+    let warm = eventually(patience(), || {
+        total.load(Ordering::Relaxed) >= 4 * CLIENTS as u64
+    })
+    .await;
+    assert!(warm, "the load never got going");
+
+    for round in 1..=RELOADS {
+        px.write(config(&up, round));
+        let reply = px.admin("reload").await;
+        assert_eq!(reply["status"], "ok", "reload {round}: {reply}");
+        assert_eq!(reply["generation"], round + 1, "{reply}");
+        assert_eq!(px.get("app.test", "/round").await.text(), round.to_string());
+    }
+    stop.store(true, Ordering::Relaxed);
+
+    let mut failures = Vec::new();
+    for c in clients {
+        let (_, failed, first) = c.await.unwrap();
+        if failed > 0 {
+            failures.push(format!("{failed} failed, first: {first:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}\n{}", px.log_tail(40));
+    let total = total.load(Ordering::Relaxed);
+    eprintln!(
+        "{total} requests over {CLIENTS} keep-alive connections, {RELOADS} reloads, 0 failed"
+    );
+    assert_eq!(px.generation().await, RELOADS + 1);
+}
