@@ -214,6 +214,27 @@ fn print_header(
         proxyd.display()
     );
     println!("   scenarios: {scenarios:?}");
+    let versions: Vec<String> = [
+        ("nginx", "-v"),
+        ("haproxy", "-v"),
+        ("wrk", "-v"),
+        ("h2load", "--version"),
+    ]
+    .iter()
+    .filter_map(|(program, flag)| version(program, flag))
+    .collect();
+    println!("   {}", versions.join("; "));
+}
+
+/// First line a program prints for its version flag (stdout or stderr).
+fn version(program: &str, flag: &str) -> Option<String> {
+    let out = std::process::Command::new(program)
+        .arg(flag)
+        .output()
+        .ok()?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    Some(text.lines().next()?.trim().to_string())
 }
 
 /// Resolves on SIGINT or SIGTERM.
