@@ -41,7 +41,6 @@ impl Server {
         cpus: &str,
         program: &Path,
         args: &[String],
-        env: &[(&str, &str)],
         log: PathBuf,
     ) -> Result<Server> {
         let out = File::create(&log).map_err(|source| BenchError::Write {
@@ -54,7 +53,8 @@ impl Server {
             .arg(cpus)
             .arg(program)
             .args(args)
-            .envs(env.iter().copied())
+            // Not started by systemd: no readiness notifications.
+            .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

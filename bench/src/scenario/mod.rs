@@ -123,7 +123,6 @@ impl Bench {
             &opts.load_cpus,
             &launch.program,
             &launch.args,
-            &[],
             dir.join("stdout.log"),
         )?;
         let url = format!("http://{backend}/");
@@ -190,7 +189,6 @@ impl Bench {
             &self.opts.proxy_cpus,
             &launch.program,
             &launch.args,
-            &[("NOTIFY_SOCKET", "")],
             dir.join("output.log"),
         )?;
         let scheme = if tls.is_some() { "https" } else { "http" };
