@@ -33,7 +33,9 @@ pub(super) fn prepare(setup: &Setup<'_>) -> Result<Launch> {
         );
     }
     let text = format!(
-        "global\n    nbthread 1\n    maxconn {max}\n\
+        // `no strict-limits`: HAProxy sizes its FD needs for two sockets per
+        // connection; idle clients need one, so a lower limit is only a warning.
+        "global\n    nbthread 1\n    maxconn {max}\n    no strict-limits\n\
          defaults\n    mode http\n    option http-keep-alive\n    http-reuse always\n\
          \x20   timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n\
          \x20   timeout http-keep-alive 60s\n\
