@@ -2,21 +2,26 @@
 //!
 //! An enum rather than a boxed trait object: a proxied body is forwarded
 //! as-is without a heap allocation per request, and local answers (respond,
-//! redirect, errors) are a single `Bytes`.
+//! redirect, errors) are a single `Bytes`. A client's request body is
+//! [`Capped`]: counted (for the access log and `proxyd_bytes_received_total`)
+//! and cut off at `max_body_size`, with the reason recorded in a [`Tally`]
+//! so the pipeline can answer 413 (or 400) instead of 502.
 
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use http_body_util::{Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
+use prometheus_client::metrics::counter::Counter;
 
 /// Errors a body can yield while streaming.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A request or response body: empty, fixed bytes, or streamed from a peer
-/// (optionally capped at a byte limit).
+/// A request or response body: empty, fixed bytes, or streamed from a peer.
 #[derive(Debug)]
 pub enum Body {
     /// No body.
@@ -25,8 +30,8 @@ pub enum Body {
     Full(Full<Bytes>),
     /// A body streamed from the other side, unchanged.
     Stream(Incoming),
-    /// A body streamed from a client, failing once it passes `max_body_size`.
-    Limited(Limited<Incoming>),
+    /// A client's request body, counted and capped at `max_body_size`.
+    Capped(Capped),
 }
 
 impl Body {
@@ -49,7 +54,7 @@ impl HttpBody for Body {
             Body::Empty => Poll::Ready(None),
             Body::Full(b) => Pin::new(b).poll_frame(cx).map_err(|never| match never {}),
             Body::Stream(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
-            Body::Limited(b) => Pin::new(b).poll_frame(cx),
+            Body::Capped(b) => Pin::new(b).poll_frame(cx),
         }
     }
 
@@ -58,7 +63,7 @@ impl HttpBody for Body {
             Body::Empty => true,
             Body::Full(b) => b.is_end_stream(),
             Body::Stream(b) => b.is_end_stream(),
-            Body::Limited(b) => b.is_end_stream(),
+            Body::Capped(b) => b.is_end_stream(),
         }
     }
 
@@ -67,7 +72,128 @@ impl HttpBody for Body {
             Body::Empty => SizeHint::with_exact(0),
             Body::Full(b) => b.size_hint(),
             Body::Stream(b) => b.size_hint(),
-            Body::Limited(b) => b.size_hint(),
+            Body::Capped(b) => b.size_hint(),
         }
+    }
+}
+
+/// What one request's body did, shared between the body (which may still
+/// be streaming into the upstream) and the pipeline that answers.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// Request body bytes received from the client.
+    pub bytes_in: AtomicU64,
+    /// The body passed `max_body_size` and was cut off.
+    pub too_large: AtomicBool,
+    /// The client's body framing was broken (bad chunk, early close).
+    pub client_failed: AtomicBool,
+}
+
+/// The body grew past `max_body_size`.
+#[derive(Debug, thiserror::Error)]
+#[error("request body larger than {limit} bytes")]
+pub struct TooLarge {
+    /// The limit.
+    pub limit: u64,
+}
+
+/// A client's request body: streamed as it arrives, counted, and failed
+/// with [`TooLarge`] once it passes the limit.
+#[derive(Debug)]
+pub struct Capped {
+    inner: Incoming,
+    /// A frame read ahead (to check the framing before contacting the
+    /// upstream), returned first.
+    first: Option<Frame<Bytes>>,
+    limit: u64,
+    seen: u64,
+    tally: Arc<Tally>,
+    received: Counter,
+}
+
+impl Capped {
+    /// Wraps `inner`, allowing `limit` bytes; counts into `tally` and the
+    /// `received` metric.
+    pub fn new(inner: Incoming, limit: u64, tally: Arc<Tally>, received: Counter) -> Self {
+        Capped {
+            inner,
+            first: None,
+            limit,
+            seen: 0,
+            tally,
+            received,
+        }
+    }
+
+    /// Reads the first frame now, so broken framing (an invalid chunk
+    /// size) is found before anything is sent upstream. `Ok(false)` means
+    /// the body turned out empty.
+    pub async fn read_ahead(&mut self) -> Result<bool, BoxError> {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut *self).poll_frame(cx)).await;
+        match frame {
+            None => Ok(false),
+            Some(Ok(f)) => {
+                self.first = Some(f);
+                Ok(true)
+            }
+            Some(Err(e)) => Err(e),
+        }
+    }
+}
+
+impl HttpBody for Capped {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Some(f) = self.first.take() {
+            return Poll::Ready(Some(Ok(f)));
+        }
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                self.tally.client_failed.store(true, Ordering::Relaxed);
+                return Poll::Ready(Some(Err(e.into())));
+            }
+            Poll::Ready(Some(Ok(f))) => f,
+        };
+        if let Some(data) = frame.data_ref() {
+            let n = data.len() as u64;
+            self.seen += n;
+            self.tally.bytes_in.fetch_add(n, Ordering::Relaxed);
+            self.received.inc_by(n);
+            if self.seen > self.limit {
+                self.tally.too_large.store(true, Ordering::Relaxed);
+                let limit = self.limit;
+                return Poll::Ready(Some(Err(Box::new(TooLarge { limit }))));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let mut hint = self.inner.size_hint();
+        if let Some(n) = self
+            .first
+            .as_ref()
+            .and_then(|f| f.data_ref())
+            .map(|d| d.len())
+        {
+            let n = n as u64;
+            // Upper first: a lower bound above the upper one panics.
+            if let Some(u) = hint.upper() {
+                hint.set_upper(u + n);
+            }
+            hint.set_lower(hint.lower() + n);
+        }
+        hint
     }
 }

@@ -46,7 +46,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            "text/plain; version=0.0.4; charset=utf-8",
         )],
         crate::gauges::encode(&shared),
     )

@@ -13,6 +13,7 @@
 //!   forward), headers, errors → statuses.
 //! - [`upstream`]: servers, their long-lived state, pools, balancing and
 //!   health checks; [`tcp`]: the `[[tcp]]` layer-4 proxy.
+//! - [`limit`]: rate limiting, in-flight caps and adaptive shedding.
 //! - [`admin`]: the Unix admin socket (`proxyd-protocol`).
 //! - [`health`]: `/health`, `/ready`, `/metrics`; [`metrics`]: every metric;
 //!   [`gauges`]: gauges set from live state at scrape time.
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod gauges;
 pub mod health;
+pub mod limit;
 pub mod listener;
 pub mod logging;
 pub mod metrics;

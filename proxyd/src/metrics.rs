@@ -14,7 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// A label value shared with the snapshot (listener, site, upstream or
 /// server name): building a label set is a reference-count bump, not an
@@ -104,6 +104,7 @@ fn duration_histogram() -> Histogram {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    families: Vec<FamilyInfo>,
     /// `proxyd_requests_total{listener,site,status}`.
     pub requests: Family<RequestLabels, Counter>,
     /// `proxyd_request_duration_seconds{listener,site}`.
@@ -146,6 +147,7 @@ impl Metrics {
     pub fn new() -> Self {
         let mut m = Metrics {
             registry: Registry::with_prefix("proxyd"),
+            families: Vec::new(),
             requests: Family::default(),
             request_duration: Family::new_with_constructor(duration_histogram),
             upstream_errors: Family::default(),
@@ -162,76 +164,216 @@ impl Metrics {
             certificate_expiry: Family::default(),
         };
         m.config_last_reload_successful.set(1);
+        // Both reload results exist from the start, at 0, so a scrape right
+        // after startup already shows every outcome a dashboard plots.
+        for result in ["ok", "error"] {
+            drop(m.config_reloads.get_or_create(&ResultLabels { result }));
+        }
         let r = &mut m.registry;
-        // Counters get their `_total` suffix from the encoder.
-        r.register("requests", "Requests answered", m.requests.clone());
-        r.register(
+        let f = &mut m.families;
+        add(
+            r,
+            f,
+            "requests",
+            "Requests answered",
+            Kind::Counter,
+            m.requests.clone(),
+        );
+        add(
+            r,
+            f,
             "request_duration_seconds",
             "Time from request head to response head",
+            Kind::Histogram,
             m.request_duration.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "upstream_errors",
             "Failed upstream attempts by kind",
+            Kind::Counter,
             m.upstream_errors.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "bytes_received",
             "Bytes received from clients",
+            Kind::Counter,
             m.bytes_received.clone(),
         );
-        r.register("bytes_sent", "Bytes sent to clients", m.bytes_sent.clone());
-        r.register("shed", "Requests shed with 503", m.shed.clone());
-        r.register(
+        add(
+            r,
+            f,
+            "bytes_sent",
+            "Bytes sent to clients",
+            Kind::Counter,
+            m.bytes_sent.clone(),
+        );
+        add(
+            r,
+            f,
+            "shed",
+            "Requests shed with 503",
+            Kind::Counter,
+            m.shed.clone(),
+        );
+        add(
+            r,
+            f,
             "active_connections",
             "Open client connections",
+            Kind::Gauge,
             m.active_connections.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "upstream_server_healthy",
             "1 if the balancer may pick the server",
+            Kind::Gauge,
             m.server_healthy.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "tcp_connections",
             "Connections accepted by [[tcp]] proxies",
+            Kind::Counter,
             m.tcp_connections.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "rate_limited",
             "Requests refused with 429",
+            Kind::Counter,
             m.rate_limited.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "config_reloads",
             "Reload attempts by result",
+            Kind::Counter,
             m.config_reloads.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "config_generation",
             "The running config generation",
+            Kind::Gauge,
             m.config_generation.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "config_last_reload_successful",
             "1 if the last reload was applied",
+            Kind::Gauge,
             m.config_last_reload_successful.clone(),
         );
-        r.register(
+        add(
+            r,
+            f,
             "certificate_expiry_timestamp_seconds",
             "Unix time when the site's certificate expires",
+            Kind::Gauge,
             m.certificate_expiry.clone(),
         );
         m
     }
 
-    /// The text exposition of every metric.
+    /// The exposition of every metric in the Prometheus text format 0.0.4.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
+        let mut open_metrics = String::new();
         // Writing into a String cannot fail.
-        let _ = text::encode(&mut out, &self.registry);
-        out
+        let _ = text::encode(&mut open_metrics, &self.registry);
+        to_prometheus_text(&open_metrics, &self.families)
     }
+}
+
+/// A metric family's type, as the text format names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        }
+    }
+}
+
+/// A registered family: its full exposed name (`proxyd_requests_total`),
+/// help text and type.
+#[derive(Debug)]
+struct FamilyInfo {
+    name: String,
+    help: &'static str,
+    kind: Kind,
+}
+
+fn add<M: Metric>(
+    registry: &mut Registry,
+    families: &mut Vec<FamilyInfo>,
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    metric: M,
+) {
+    registry.register(name, help, metric);
+    let suffix = if kind == Kind::Counter { "_total" } else { "" };
+    families.push(FamilyInfo {
+        name: format!("proxyd_{name}{suffix}"),
+        help,
+        kind,
+    });
+}
+
+/// The prometheus-client crate writes OpenMetrics; `/metrics` serves the
+/// Prometheus text format 0.0.4, which every scraper and parser reads:
+/// counters are declared under their sample name (`…_total`), there is no
+/// `# EOF` or `# UNIT`, and a family with no sample yet is still declared
+/// (HELP and TYPE), so every SPEC metric name is visible from the start.
+fn to_prometheus_text(open_metrics: &str, families: &[FamilyInfo]) -> String {
+    let mut out = String::with_capacity(open_metrics.len() + 64 * families.len());
+    let mut declared = std::collections::HashSet::new();
+    for line in open_metrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") || line.starts_with("# HELP ") {
+            continue;
+        }
+        if let Some(decl) = line.strip_prefix("# TYPE ") {
+            let name = decl.split(' ').next().unwrap_or(decl);
+            let family = families
+                .iter()
+                .find(|f| f.name == name || f.name.strip_suffix("_total") == Some(name));
+            if let Some(f) = family {
+                let _ = writeln!(out, "# HELP {} {}.", f.name, f.help);
+                let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind.as_str());
+                declared.insert(f.name.as_str());
+            }
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    for f in families
+        .iter()
+        .filter(|f| !declared.contains(f.name.as_str()))
+    {
+        let _ = writeln!(out, "# HELP {} {}.", f.name, f.help);
+        let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind.as_str());
+    }
+    out
 }
 
 /// `2xx`, `4xx`, … for a status code.

@@ -93,6 +93,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         listeners: ListenerSet::default(),
         shutdown: Shutdown::default(),
         metrics: Metrics::default(),
+        limits: Default::default(),
     });
     shared.metrics.config_generation.set(1);
     for w in &loaded.warnings {
@@ -122,6 +123,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
 
     // Background tasks.
     crate::upstream::health::plan(&shared);
+    crate::limit::spawn_eviction(&shared);
     if let Some(listener) = health {
         let app = health::router(shared.clone());
         tokio::spawn(async move {

@@ -59,6 +59,8 @@ pub struct Shared {
     pub shutdown: Shutdown,
     /// Prometheus metrics (process-wide, survive reloads).
     pub metrics: Metrics,
+    /// Rate-limit buckets and per-listener load (survive reloads).
+    pub limits: crate::limit::Limiters,
 }
 
 impl Shared {

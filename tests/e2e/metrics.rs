@@ -28,7 +28,7 @@ async fn metrics_move_with_traffic_health_and_connections() {
     assert_eq!(px.get("nothing.test", "/").await.status(), 404);
 
     let after = scrape(&px).await;
-    assert_eq!(after.types["proxyd_requests"], "counter");
+    assert_eq!(after.types["proxyd_requests_total"], "counter");
     assert_eq!(after.types["proxyd_request_duration_seconds"], "histogram");
     assert_eq!(after.types["proxyd_upstream_server_healthy"], "gauge");
     assert_eq!(after.sum("proxyd_requests_total", &ok) - requests0, 5.0);
@@ -75,4 +75,52 @@ async fn metrics_move_with_traffic_health_and_connections() {
     assert_eq!(held.await.unwrap().status(), 200);
     let closed = eventually_async(patience(), no_open).await;
     assert!(closed, "the closed connection is still counted");
+}
+
+/// A scrape right after startup already declares every metric of SPEC §9
+/// with its type, as Prometheus text 0.0.4 (a family with no sample yet is
+/// still declared), and the reload counters exist at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_spec_metric_is_declared_from_the_start() {
+    let px = ProxyConfig::new()
+        .site(Site::new("app", ["app.test"]).route(Route::respond("/", 200, "ok", "text/plain")))
+        .start()
+        .await;
+    let resp = proxyd_e2e::get(px.health_addr(), "metrics.test", "/metrics").await;
+    let content_type = resp.header("content-type").unwrap_or_default().to_string();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let m = scrape(&px).await;
+    for (name, kind) in [
+        ("proxyd_requests_total", "counter"),
+        ("proxyd_request_duration_seconds", "histogram"),
+        ("proxyd_upstream_errors_total", "counter"),
+        ("proxyd_bytes_received_total", "counter"),
+        ("proxyd_bytes_sent_total", "counter"),
+        ("proxyd_shed_total", "counter"),
+        ("proxyd_active_connections", "gauge"),
+        ("proxyd_upstream_server_healthy", "gauge"),
+        ("proxyd_rate_limited_total", "counter"),
+        ("proxyd_config_reloads_total", "counter"),
+        ("proxyd_config_generation", "gauge"),
+        ("proxyd_config_last_reload_successful", "gauge"),
+        ("proxyd_certificate_expiry_timestamp_seconds", "gauge"),
+    ] {
+        assert_eq!(
+            m.types.get(name).map(String::as_str),
+            Some(kind),
+            "{name} not declared as {kind}"
+        );
+    }
+    assert_eq!(
+        m.value("proxyd_config_reloads_total", &[("result", "ok")]),
+        Some(0.0)
+    );
+    assert_eq!(
+        m.value("proxyd_config_reloads_total", &[("result", "error")]),
+        Some(0.0)
+    );
+    assert_eq!(m.value("proxyd_config_generation", &[]), Some(1.0));
 }

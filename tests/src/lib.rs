@@ -33,6 +33,8 @@
 //! - [`gate`]: [`GatedUpstream`], holds responses until the test opens the gate.
 //! - [`notify`]: [`NotifySocket`], a fake systemd `NOTIFY_SOCKET`.
 //! - [`ctl`]: `proxyctl` preset with `--socket`, via assert_cmd.
+//! - [`raw`]: raw TCP requests (malformed and ambiguous input) and their responses.
+//! - [`ws`]: `WsEcho`, a WebSocket echo server.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
@@ -47,9 +49,11 @@ pub mod pattern;
 pub mod ports;
 pub mod prometheus;
 pub mod proxy;
+pub mod raw;
 pub mod tcp_echo;
 pub mod upstream;
 pub mod wait;
+pub mod ws;
 
 pub use backend::{server_status, wait_for_health, Backend};
 pub use client::{get, TestResponse};

@@ -1,13 +1,14 @@
-//! A small, strict parser for the Prometheus / OpenMetrics text format that
+//! A small, strict parser for the Prometheus text format 0.0.4 that
 //! `/metrics` serves, so tests assert on values rather than substrings and
 //! a malformed exposition fails the test.
 //!
-//! Checked: every line is `# HELP`, `# TYPE`, `# UNIT`, a sample, or the
-//! final `# EOF`; metric and label names are valid; label values are quoted
-//! with valid escapes; values are floats; every sample belongs to a family
-//! declared by `# TYPE` (with the suffixes its type allows); no sample
-//! repeats; counters are not negative; histogram buckets are cumulative and
-//! the `+Inf` bucket equals `_count`.
+//! Checked: every line is `# HELP`, `# TYPE` or a sample (no OpenMetrics
+//! `# EOF` / `# UNIT`); metric and label names are valid; label values are
+//! quoted with valid escapes; values are floats; every sample belongs to a
+//! family declared by `# TYPE` under its own name (counters as `…_total`,
+//! histograms with `_bucket`/`_sum`/`_count`); no family is declared twice
+//! and no sample repeats; counters are not negative; histogram buckets are
+//! cumulative and the `+Inf` bucket equals `_count`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -63,25 +64,12 @@ impl Exposition {
     }
 }
 
-const TYPES: &[&str] = &[
-    "counter",
-    "gauge",
-    "histogram",
-    "gaugehistogram",
-    "stateset",
-    "info",
-    "summary",
-    "unknown",
-];
+const TYPES: &[&str] = &["counter", "gauge", "histogram", "summary", "untyped"];
 
 fn suffixes(kind: &str) -> &'static [&'static str] {
     match kind {
-        "counter" => &["_total", "_created"],
-        "histogram" | "gaugehistogram" => {
-            &["_bucket", "_count", "_sum", "_created", "_gcount", "_gsum"]
-        }
-        "summary" => &["", "_count", "_sum", "_created"],
-        "info" => &["_info"],
+        "histogram" => &["_bucket", "_count", "_sum"],
+        "summary" => &["", "_count", "_sum"],
         _ => &[""],
     }
 }
@@ -174,9 +162,7 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
 /// Parses and checks `text`; the error names the offending line.
 pub fn parse(text: &str) -> Result<Exposition, String> {
     let mut out = Exposition::default();
-    let body = text
-        .strip_suffix("# EOF\n")
-        .ok_or("does not end with `# EOF`")?;
+    let body = text;
     let mut seen = HashSet::new();
     for (n, line) in body.lines().enumerate() {
         let at = |e: String| format!("line {}: {e}: {line:?}", n + 1);
@@ -200,7 +186,7 @@ pub fn parse(text: &str) -> Result<Exposition, String> {
                         return Err(at("family declared twice".into()));
                     }
                 }
-                "HELP" | "UNIT" => {}
+                "HELP" => {}
                 _ => return Err(at(format!("unknown comment {word:?}"))),
             }
             continue;
@@ -277,11 +263,11 @@ pub async fn scrape(px: &crate::TestProxy) -> Exposition {
 mod tests {
     use super::*;
 
-    const GOOD: &str = "# HELP x_requests Requests.\n# TYPE x_requests counter\n\
+    const GOOD: &str = "# HELP x_requests_total Requests.\n# TYPE x_requests_total counter\n\
 x_requests_total{listener=\"main\",site=\"a\\\"b\"} 3\n\
 # TYPE x_up gauge\nx_up 1\n\
 # TYPE x_d histogram\nx_d_sum{s=\"a\"} 0.5\nx_d_count{s=\"a\"} 2\n\
-x_d_bucket{le=\"0.1\",s=\"a\"} 1\nx_d_bucket{le=\"+Inf\",s=\"a\"} 2\n# EOF\n";
+x_d_bucket{le=\"0.1\",s=\"a\"} 1\nx_d_bucket{le=\"+Inf\",s=\"a\"} 2\n";
 
     #[test]
     fn parses_a_valid_exposition() {
@@ -294,7 +280,11 @@ x_d_bucket{le=\"0.1\",s=\"a\"} 1\nx_d_bucket{le=\"+Inf\",s=\"a\"} 2\n# EOF\n";
     #[test]
     fn rejects_malformed_expositions() {
         let bad = [
-            GOOD.replace("# EOF\n", ""),
+            format!("{GOOD}# EOF\n"),
+            GOOD.replace(
+                "# TYPE x_requests_total counter",
+                "# TYPE x_requests counter",
+            ),
             GOOD.replace("x_up 1", "x_up one"),
             GOOD.replace("x_up 1", "x_up  1"),
             GOOD.replace("x_up 1", "x_down 1"),

@@ -144,7 +144,13 @@ where
     let peer = info.peer;
     let info = Arc::new(info);
     let svc_shared = shared.clone();
-    let svc = service_fn(move |req| proxy::handle(svc_shared.clone(), info.clone(), req));
+    let (io, framing) = proxy::framing::Sniffed::new(io);
+    let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+        if framing.next_is_ambiguous() {
+            req.extensions_mut().insert(proxy::framing::Ambiguous);
+        }
+        proxy::handle(svc_shared.clone(), info.clone(), req)
+    });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
     let mut shutdown = shared.shutdown.subscribe();

@@ -212,6 +212,12 @@ impl ListenerSet {
         }
     }
 
+    /// The live count of open connections on `addr`, for connections that
+    /// outlive their HTTP serving (upgrades) to stay counted.
+    pub fn active_counter(&self, addr: &SocketAddr) -> Option<Arc<AtomicU64>> {
+        self.lock().get(addr).map(|b| b.active.clone())
+    }
+
     /// Open connections on `addr`.
     pub fn active_connections(&self, addr: &SocketAddr) -> u64 {
         self.lock()

@@ -27,6 +27,34 @@ pub enum ProxyError {
     /// The body is larger than `max_body_size`.
     #[error("request body too large")]
     BodyTooLarge,
+    /// The request head is larger than `max_header_size`.
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    /// The client's body broke off or had invalid framing.
+    #[error("request body broken")]
+    BadBody,
+    /// The client did not send its body in time.
+    #[error("request body not sent in time")]
+    ClientTimeout,
+    /// The upstream answered something we cannot pass on (e.g. an
+    /// unrequested 101).
+    #[error("upstream {server} sent an invalid response")]
+    InvalidResponse {
+        /// The server address.
+        server: String,
+    },
+    /// The client's token bucket is empty.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a token is available.
+        retry_after_secs: u64,
+    },
+    /// `max_in_flight` requests are already in flight on this listener.
+    #[error("too many requests in flight")]
+    Overloaded,
+    /// Adaptive shedding refused the request (latency above target).
+    #[error("shed: latency above target")]
+    Shed,
     /// Every server is unhealthy or already tried.
     #[error("no healthy server")]
     NoHealthyServer,
@@ -64,10 +92,24 @@ impl ProxyError {
             ProxyError::NoSite { tls: false } | ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ProxyError::NoHealthyServer => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ProxyError::BadBody => StatusCode::BAD_REQUEST,
+            ProxyError::ClientTimeout => StatusCode::REQUEST_TIMEOUT,
+            ProxyError::InvalidResponse { .. } => StatusCode::BAD_GATEWAY,
+            ProxyError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::NoHealthyServer | ProxyError::Overloaded | ProxyError::Shed => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ProxyError::Connect { .. } | ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
+    }
+
+    /// Whether the exchange failed because of the client's request body
+    /// (too large, broken off): not the server's fault, so it must not
+    /// count against the server's health.
+    pub fn is_client_fault(&self) -> bool {
+        matches!(self, ProxyError::Upstream { source, .. } if source.is_user())
     }
 
     /// The metric `kind` of an upstream failure, `None` for client-side errors.
@@ -75,7 +117,9 @@ impl ProxyError {
         match self {
             ProxyError::Connect { .. } => Some("connection"),
             ProxyError::Timeout { .. } => Some("timeout"),
-            ProxyError::Upstream { .. } => Some("response_read"),
+            ProxyError::Upstream { .. } | ProxyError::InvalidResponse { .. } => {
+                Some("response_read")
+            }
             _ => None,
         }
     }
@@ -84,21 +128,22 @@ impl ProxyError {
     pub fn response(&self) -> Response<Body> {
         let status = self.status();
         let mut resp = status_response(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
+        let retry_after = match self {
+            ProxyError::RateLimited { retry_after_secs } => HeaderValue::from(*retry_after_secs),
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => HeaderValue::from_static("1"),
+            _ => return resp,
+        };
+        resp.headers_mut().insert(header::RETRY_AFTER, retry_after);
         resp
     }
 }
 
 /// A plain-text response whose body is the status line, e.g. `404 Not Found`.
 pub fn status_response(status: StatusCode) -> Response<Body> {
-    let text = format!(
-        "{} {}\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or("")
-    );
+    let text = match status.canonical_reason() {
+        Some(reason) => format!("{} {reason}\n", status.as_u16()),
+        None => format!("{}\n", status.as_u16()),
+    };
     let mut resp = Response::new(Body::full(text));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 
 use super::error::ProxyError;
 use crate::body::Body;
-use crate::config::Limits;
+use crate::config::{Limits, Scheme};
 use crate::upstream::{connect, Sender, ServerState, Upstream};
 
 /// A response from an upstream server, and which server sent it.
@@ -37,6 +37,7 @@ pub async fn forward(
     limits: &Limits,
     client: IpAddr,
 ) -> Result<Forwarded, ProxyError> {
+    let https = up.scheme == Scheme::Https;
     let attempts = 1 + up.retries as usize;
     let mut tried: Vec<usize> = Vec::with_capacity(attempts.min(4));
     let mut last_err = None;
@@ -53,7 +54,7 @@ pub async fn forward(
         }
         server.requests.fetch_add(1, Ordering::Relaxed);
         server.active.fetch_add(1, Ordering::Relaxed);
-        match attempt(server, req, limits).await {
+        match attempt(server, req, limits, https).await {
             Ok((response, sender)) => {
                 up.observe(server, Ok(()));
                 let server = server.clone();
@@ -80,8 +81,10 @@ pub async fn forward(
             }
             Err(AttemptError::Fatal(e)) => {
                 server.active.fetch_sub(1, Ordering::Relaxed);
-                server.failures.fetch_add(1, Ordering::Relaxed);
-                up.observe(server, Err(&e));
+                if !e.is_client_fault() {
+                    server.failures.fetch_add(1, Ordering::Relaxed);
+                    up.observe(server, Err(&e));
+                }
                 return Err(e);
             }
         }
@@ -93,13 +96,14 @@ async fn attempt(
     server: &ServerState,
     mut req: Request<Body>,
     limits: &Limits,
+    https: bool,
 ) -> Result<(Response<Incoming>, Sender), AttemptError> {
     let mut pooled = server.pool.checkout();
     loop {
         let from_pool = pooled.is_some();
         let mut sender = match pooled.take() {
             Some(s) => s,
-            None => match connect(&server.host, server.port, limits.connect_timeout).await {
+            None => match connect(&server.host, server.port, https, limits.connect_timeout).await {
                 Ok(s) => s,
                 Err(source) => {
                     let e = ProxyError::Connect {

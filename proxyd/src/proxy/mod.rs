@@ -1,12 +1,23 @@
-//! The per-request pipeline: route, then respond, redirect or forward.
+//! The per-request pipeline: check, admit, route, then respond, redirect or
+//! forward.
 //!
-//! A request loads the current snapshot once and uses it to the end. Errors
-//! become responses in one place (`error::ProxyError::response`) and are
-//! logged once, in the access log line.
+//! A request loads the current snapshot once and uses it to the end. The
+//! order is SPEC §6: rate limit → in-flight limit → body size limit →
+//! forwarding headers → routing → respond/redirect/proxy. The limits are
+//! those of the site the Host names (or `[defaults]` when none does), so
+//! the host lookup happens first, but a missing site is only reported
+//! after the limits. Errors become responses in one place
+//! (`error::ProxyError::response`) and are logged once, in the access log
+//! line, written when the response body is done (`access`).
 
+pub mod access;
 pub mod error;
 pub mod forward;
+pub mod framing;
 pub mod headers;
+mod outbound;
+pub mod upgrade;
+pub mod validate;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,15 +25,17 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use http::{header, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body as _;
-use http_body_util::Limited;
 use hyper::body::Incoming;
 
-use crate::body::Body;
-use crate::metrics::{self, Name, RequestLabels, SiteLabels, UpstreamErrorLabels};
-use crate::snapshot::{routing, Action, Route, Site, Snapshot};
+use crate::body::{Body, Tally};
+use crate::config::Limits;
+use crate::limit::{rate::Verdict, InFlight, ListenerLoad};
+use crate::metrics::{self, ListenerLabels, Name, RequestLabels, SiteLabels, UpstreamErrorLabels};
+use crate::snapshot::{routing, Action, ListenerRoutes, Snapshot};
 use crate::state::Shared;
+use access::{ClientBody, Record};
 use error::ProxyError;
 
 /// What a connection knows about itself, shared by its requests.
@@ -38,7 +51,8 @@ pub struct ConnInfo {
     pub sni: Option<Arc<str>>,
 }
 
-/// Fields of the access log line gathered along the way.
+/// Fields of the access log line gathered along the way, and the
+/// in-flight slot the response holds until it is sent.
 #[derive(Default)]
 struct Outcome {
     listener: Option<Arc<str>>,
@@ -46,6 +60,7 @@ struct Outcome {
     upstream: Option<Arc<str>>,
     server: Option<String>,
     error: Option<String>,
+    in_flight: Option<InFlight>,
 }
 
 /// Answers one request. Never fails: every error is a response.
@@ -53,15 +68,25 @@ pub async fn handle(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<ClientBody>, Infallible> {
     let started = Instant::now();
     let snap = shared.snapshot.load_full();
     let request_id = headers::request_id(req.headers());
-    let log = shared.access_log.then(|| RequestLine::of(&req));
-    let bytes_in = req.body().size_hint().exact();
+    let tally = Arc::new(Tally::default());
+    let line = shared.access_log.then(|| RequestLine::of(&req));
 
     let mut outcome = Outcome::default();
-    let mut resp = match answer(&snap, &conn, req, &request_id, &mut outcome).await {
+    let answered = answer(
+        &shared,
+        &snap,
+        &conn,
+        req,
+        &request_id,
+        &tally,
+        &mut outcome,
+    )
+    .await;
+    let mut resp = match answered {
         Ok(resp) => resp,
         Err(e) => {
             if let (Some(kind), Some(upstream)) = (e.upstream_kind(), &outcome.upstream) {
@@ -84,26 +109,39 @@ pub async fn handle(
     shared.requests_total.fetch_add(1, Ordering::Relaxed);
     record_metrics(&shared, &outcome, resp.status().as_u16(), started);
 
-    if let Some(line) = log {
-        tracing::info!(
-            target: "proxyd::access",
-            request_id = request_id.to_str().unwrap_or("-"),
-            client_ip = %conn.peer.ip(),
-            listener = outcome.listener.as_deref().unwrap_or("-"),
-            site = outcome.site.as_deref().unwrap_or("-"),
-            method = %line.method,
-            host = %line.host,
-            path = %line.path,
-            status = resp.status().as_u16(),
-            bytes_in = bytes_in.unwrap_or(0),
-            bytes_out = resp.body().size_hint().exact().unwrap_or(0),
-            upstream_server = outcome.server.as_deref().unwrap_or("-"),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            error = outcome.error.as_deref().unwrap_or(""),
-            "request"
-        );
+    let sent = shared
+        .metrics
+        .bytes_sent
+        .get_or_create(&listener_labels(&outcome))
+        .clone();
+    let record = line.map(|line| {
+        Box::new(Record {
+            started,
+            request_id,
+            client_ip: conn.peer.ip(),
+            listener: outcome.listener.clone(),
+            site: outcome.site.clone(),
+            method: line.method,
+            host: line.host,
+            path: line.path,
+            status: resp.status(),
+            server: outcome.server.take(),
+            error: outcome.error.take(),
+            tally,
+        })
+    });
+    let (parts, body) = resp.into_parts();
+    let body = ClientBody::new(body, sent, record, outcome.in_flight.take());
+    Ok(Response::from_parts(parts, body))
+}
+
+fn listener_labels(outcome: &Outcome) -> ListenerLabels {
+    ListenerLabels {
+        listener: outcome
+            .listener
+            .clone()
+            .map_or_else(|| Name(Arc::from("-")), Name),
     }
-    Ok(resp)
 }
 
 fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) {
@@ -162,10 +200,12 @@ fn raw_host<B>(req: &Request<B>) -> Option<&str> {
 }
 
 async fn answer(
+    shared: &Arc<Shared>,
     snap: &Snapshot,
     conn: &ConnInfo,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     request_id: &HeaderValue,
+    tally: &Arc<Tally>,
     outcome: &mut Outcome,
 ) -> Result<Response<Body>, ProxyError> {
     let Some(listener) = snap.listeners.get(&conn.listen) else {
@@ -192,9 +232,19 @@ async fn answer(
         }
         None => listener.hosts.default_site(),
     };
-    let site = &snap.sites[site_idx.ok_or(ProxyError::NoSite { tls: conn.tls })?];
-    outcome.site = Some(site.name.clone());
+    let site = site_idx.map(|i| &snap.sites[i]);
+    outcome.site = site.map(|s| s.name.clone());
+    let limits = site.map_or(&snap.config.defaults, |s| &s.limits);
+    validate::check(&req, limits.max_header_size)?;
 
+    let load = admit(shared, listener, limits, conn, outcome)?;
+    if let Some(len) = req.body().size_hint().exact() {
+        if len > limits.max_body_size {
+            return Err(ProxyError::BodyTooLarge);
+        }
+    }
+
+    let site = site.ok_or(ProxyError::NoSite { tls: conn.tls })?;
     let route_idx = site
         .table
         .find(req.uri().path())
@@ -228,11 +278,50 @@ async fn answer(
         }
         Action::Upstream(up) => {
             outcome.upstream = Some(up.name.clone());
-            let upstream_req = upstream_request(req, conn, site, route, request_id)?;
+            let client_upgrade = upgrade::requested(&req).then(|| hyper::upgrade::on(&mut req));
+            let received = shared
+                .metrics
+                .bytes_received
+                .get_or_create(&listener_labels(outcome))
+                .clone();
+            let ctx = outbound::Context {
+                conn,
+                site,
+                route,
+                request_id,
+                tally,
+                received,
+                upgrade: client_upgrade.is_some(),
+            };
+            let upstream_req = outbound::request(req, &ctx).await?;
+            let asked = Instant::now();
             let fwd = forward::forward(up, upstream_req, &site.limits, conn.peer.ip()).await;
-            let fwd = fwd.inspect_err(|_| outcome.server = None)?;
+            let fwd = fwd.map_err(|e| client_fault(tally).unwrap_or(e))?;
+            if let Some(load) = &load {
+                load.observe(asked.elapsed());
+            }
             outcome.server = Some(fwd.server.address.clone());
-            let (mut parts, body) = fwd.response.into_parts();
+            let mut response = fwd.response;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                let Some(client) = client_upgrade else {
+                    return Err(ProxyError::InvalidResponse {
+                        server: fwd.server.address.clone(),
+                    });
+                };
+                let server = hyper::upgrade::on(&mut response);
+                upgrade::splice(
+                    shared,
+                    conn.listen,
+                    client,
+                    server,
+                    site.limits.idle_timeout,
+                );
+                let (mut parts, _) = response.into_parts();
+                upgrade::keep_upgrade_headers(&mut parts.headers);
+                headers::apply_rules(&mut parts.headers, &route.response_headers);
+                return Ok(Response::from_parts(parts, Body::Empty));
+            }
+            let (mut parts, body) = response.into_parts();
             headers::remove_hop_by_hop(&mut parts.headers);
             headers::apply_rules(&mut parts.headers, &route.response_headers);
             Ok(Response::from_parts(parts, Body::Stream(body)))
@@ -240,83 +329,54 @@ async fn answer(
     }
 }
 
-/// Turns the client's request into the one sent upstream: origin-form URI
-/// (prefix stripped if asked), HTTP/1.1, hop-by-hop headers removed,
-/// forwarding headers and route rules applied, body capped at the limit.
-fn upstream_request(
-    req: Request<Incoming>,
+/// Rate limit, in-flight limit and adaptive shedding, in that order.
+/// Returns the listener's load counters when a load limit is on (to record
+/// the upstream latency).
+fn admit(
+    shared: &Shared,
+    listener: &ListenerRoutes,
+    limits: &Limits,
     conn: &ConnInfo,
-    site: &Site,
-    route: &Route,
-    request_id: &HeaderValue,
-) -> Result<Request<Body>, ProxyError> {
-    let limit = site.limits.max_body_size;
-    if let Some(len) = req.body().size_hint().exact() {
-        if len > limit {
-            return Err(ProxyError::BodyTooLarge);
+    outcome: &mut Outcome,
+) -> Result<Option<Arc<ListenerLoad>>, ProxyError> {
+    let labels = || ListenerLabels {
+        listener: Name(listener.name.clone()),
+    };
+    if let Some(rl) = &limits.rate_limit {
+        if let Verdict::Limited { retry_after_secs } = shared.limits.rate.check(conn.peer.ip(), rl)
+        {
+            shared.metrics.rate_limited.get_or_create(&labels()).inc();
+            return Err(ProxyError::RateLimited { retry_after_secs });
         }
     }
-    let (mut parts, body) = req.into_parts();
-
-    let host = parts
-        .uri
-        .authority()
-        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        .or_else(|| parts.headers.get(header::HOST).cloned());
-
-    parts.uri = origin_form(&parts.uri, route)?;
-    parts.version = Version::HTTP_11;
-    headers::remove_hop_by_hop(&mut parts.headers);
-    let trusted = headers::is_trusted(conn.peer.ip(), &site.limits.trusted_proxies);
-    headers::set_forwarding(
-        &mut parts.headers,
-        &headers::Forwarding {
-            peer: conn.peer.ip(),
-            trusted,
-            proto: if conn.tls { "https" } else { "http" },
-            host: host.as_ref(),
-        },
-    );
-    if let Some(h) = host {
-        parts.headers.insert(header::HOST, h);
+    if limits.max_in_flight == 0 && limits.shed_latency_target.is_none() {
+        return Ok(None);
     }
-    parts
-        .headers
-        .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
-    headers::apply_rules(&mut parts.headers, &route.request_headers);
-
-    let body = if body.is_end_stream() {
-        Body::Empty
-    } else {
-        Body::Limited(Limited::new(
-            body,
-            usize::try_from(limit).unwrap_or(usize::MAX),
-        ))
+    let load = shared.limits.load.of(&listener.name);
+    let Some(slot) = load.enter(limits.max_in_flight) else {
+        shared.metrics.shed.get_or_create(&labels()).inc();
+        return Err(ProxyError::Overloaded);
     };
-    Ok(Request::from_parts(parts, body))
+    if let Some(target) = limits.shed_latency_target {
+        if load.should_shed(target) {
+            shared.metrics.shed.get_or_create(&labels()).inc();
+            return Err(ProxyError::Shed);
+        }
+    }
+    outcome.in_flight = Some(slot);
+    Ok(Some(load))
 }
 
-/// The path and query to send upstream, with the route prefix removed when
-/// `strip_prefix` is set (the result always starts with `/`).
-fn origin_form(uri: &Uri, route: &Route) -> Result<Uri, ProxyError> {
-    let path = uri.path();
-    let query = uri.query();
-    let path = if route.strip_prefix {
-        let rest = path.strip_prefix(route.path.as_str()).unwrap_or(path);
-        if rest.starts_with('/') {
-            std::borrow::Cow::Borrowed(rest)
-        } else {
-            std::borrow::Cow::Owned(format!("/{rest}"))
-        }
+/// When forwarding failed because of the client's body, the client's
+/// error: 413 past the limit, 400 for broken framing.
+fn client_fault(tally: &Tally) -> Option<ProxyError> {
+    if tally.too_large.load(Ordering::Relaxed) {
+        Some(ProxyError::BodyTooLarge)
+    } else if tally.client_failed.load(Ordering::Relaxed) {
+        Some(ProxyError::BadBody)
     } else {
-        std::borrow::Cow::Borrowed(path)
-    };
-    let pq = match query {
-        Some(q) => format!("{path}?{q}"),
-        None => path.into_owned(),
-    };
-    pq.parse::<Uri>()
-        .map_err(|_| ProxyError::BadRequest("invalid request target"))
+        None
+    }
 }
 
 /// A bare status response, for callers outside the pipeline.

@@ -163,7 +163,7 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
             .map(drop)
             .map_err(|e| e.to_string());
     };
-    let mut sender = connect(&server.host, server.port, check.timeout)
+    let mut sender = connect(&server.host, server.port, server.tls, check.timeout)
         .await
         .map_err(|e| chain(&e))?;
     let mut req = Request::get(path.as_str())
@@ -250,6 +250,7 @@ mod tests {
                 port: 1,
                 weight: 1,
             },
+            false,
         )
     }
 

@@ -34,6 +34,9 @@ pub struct ServerState {
     pub upstream: Arc<str>,
     /// As written in the config.
     pub address: String,
+    /// Whether connections to it use TLS (`scheme = "https"`); part of the
+    /// registry key, so it never changes for a given state.
+    pub tls: bool,
     /// Host to connect to.
     pub host: String,
     /// Port to connect to.
@@ -55,10 +58,11 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    fn new(upstream: &str, server: &config::Server) -> Self {
+    fn new(upstream: &str, server: &config::Server, tls: bool) -> Self {
         ServerState {
             upstream: upstream.into(),
             address: server.address.clone(),
+            tls,
             host: server.host.clone(),
             port: server.port,
             active: AtomicU64::new(0),
@@ -141,7 +145,7 @@ impl Registry {
                 .iter()
                 .map(|s| {
                     map.entry((up.name.clone(), s.address.clone(), https))
-                        .or_insert_with(|| Arc::new(ServerState::new(&up.name, s)))
+                        .or_insert_with(|| Arc::new(ServerState::new(&up.name, s, https)))
                         .clone()
                 })
                 .collect()

@@ -7,12 +7,15 @@
 //! the unsent request back (`try_send_request`) to be sent on a fresh one.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use crate::body::Body;
 
@@ -81,10 +84,53 @@ pub enum ConnectError {
     /// The HTTP/1.1 handshake failed.
     #[error("handshake failed")]
     Handshake(#[source] hyper::Error),
+    /// The server name is not a valid DNS name or IP address for TLS.
+    #[error("invalid TLS server name {0:?}")]
+    ServerName(String),
+    /// The TLS handshake failed (including certificate verification).
+    #[error("TLS handshake failed")]
+    Tls(#[source] std::io::Error),
 }
 
-/// Opens a new HTTP/1.1 connection to `host:port` and spawns its driver.
-pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Sender, ConnectError> {
+/// The TLS client for `https` upstreams: system roots (`rustls-native-certs`,
+/// which honours `SSL_CERT_FILE` / `SSL_CERT_DIR`), aws-lc-rs, HTTP/1.1 by
+/// ALPN. Built once, on first use.
+fn tls_connector() -> TlsConnector {
+    static CONNECTOR: OnceLock<TlsConnector> = OnceLock::new();
+    CONNECTOR
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            for e in &found.errors {
+                tracing::warn!(error = %e, "loading system root certificates");
+            }
+            let (added, ignored) = roots.add_parsable_certificates(found.certs);
+            tracing::debug!(added, ignored, "root certificates for https upstreams");
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let mut config = match rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+            {
+                Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+                // Only if the provider lacked every default version, which
+                // aws-lc-rs does not: fall back to the process default.
+                Err(_) => rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth(),
+            };
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            TlsConnector::from(Arc::new(config))
+        })
+        .clone()
+}
+
+/// Opens a new HTTP/1.1 connection to `host:port` (over TLS, verifying the
+/// server's certificate for `host`, when `tls`) and spawns its driver.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    tls: bool,
+    timeout: Duration,
+) -> Result<Sender, ConnectError> {
     let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
         Err(_) => return Err(ConnectError::Timeout(timeout)),
         Ok(Err(e)) => return Err(ConnectError::Io(e)),
@@ -92,8 +138,25 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<Sender,
     };
     // Small proxied messages must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
+    if !tls {
+        return handshake(stream).await;
+    }
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|_| ConnectError::ServerName(host.to_owned()))?;
+    let tls = tokio::time::timeout(timeout, tls_connector().connect(name, stream)).await;
+    match tls {
+        Err(_) => Err(ConnectError::Timeout(timeout)),
+        Ok(Err(e)) => Err(ConnectError::Tls(e)),
+        Ok(Ok(s)) => handshake(s).await,
+    }
+}
+
+async fn handshake<I>(io: I) -> Result<Sender, ConnectError>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, conn) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
+        .handshake(TokioIo::new(io))
         .await
         .map_err(ConnectError::Handshake)?;
     tokio::spawn(async move {

@@ -1,0 +1,131 @@
+//! The request sent upstream, built from the client's: origin-form URI
+//! (prefix stripped if asked), HTTP/1.1, hop-by-hop headers removed (kept
+//! for upgrades), forwarding headers and route rules applied, and the body
+//! counted and capped at `max_body_size`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use http::{header, HeaderValue, Request, Uri, Version};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use prometheus_client::metrics::counter::Counter;
+
+use super::error::ProxyError;
+use super::{headers, upgrade, ConnInfo};
+use crate::body::{Body, Capped, Tally};
+use crate::snapshot::{Route, Site};
+
+/// What the upstream request is built from besides the request itself.
+pub(super) struct Context<'a> {
+    pub conn: &'a ConnInfo,
+    pub site: &'a Site,
+    pub route: &'a Route,
+    pub request_id: &'a HeaderValue,
+    pub tally: &'a Arc<Tally>,
+    pub received: Counter,
+    /// The client asked for a protocol upgrade: keep `Upgrade`.
+    pub upgrade: bool,
+}
+
+/// Turns the client's request into the one sent upstream. A body without a
+/// known length (chunked) has its first frame read here, so broken framing
+/// is refused with 400 before the upstream is contacted.
+pub(super) async fn request(
+    req: Request<Incoming>,
+    cx: &Context<'_>,
+) -> Result<Request<Body>, ProxyError> {
+    let limits = &cx.site.limits;
+    let (mut parts, body) = req.into_parts();
+
+    let host = parts
+        .uri
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        .or_else(|| parts.headers.get(header::HOST).cloned());
+    let upgrade_to = cx
+        .upgrade
+        .then(|| parts.headers.get(header::UPGRADE).cloned())
+        .flatten();
+    let wants_trailers = headers::accepts_trailers(&parts.headers);
+
+    parts.uri = origin_form(&parts.uri, cx.route)?;
+    parts.version = Version::HTTP_11;
+    headers::remove_hop_by_hop(&mut parts.headers);
+    if let Some(proto) = upgrade_to {
+        upgrade::set_upgrade_headers(&mut parts.headers, proto);
+    } else if wants_trailers {
+        parts
+            .headers
+            .insert(header::TE, HeaderValue::from_static("trailers"));
+    }
+    let trusted = headers::is_trusted(cx.conn.peer.ip(), &limits.trusted_proxies);
+    headers::set_forwarding(
+        &mut parts.headers,
+        &headers::Forwarding {
+            peer: cx.conn.peer.ip(),
+            trusted,
+            proto: if cx.conn.tls { "https" } else { "http" },
+            host: host.as_ref(),
+        },
+    );
+    if let Some(h) = host {
+        parts.headers.insert(header::HOST, h);
+    }
+    parts
+        .headers
+        .insert(headers::X_REQUEST_ID.clone(), cx.request_id.clone());
+    headers::apply_rules(&mut parts.headers, &cx.route.request_headers);
+
+    if body.is_end_stream() {
+        return Ok(Request::from_parts(parts, Body::Empty));
+    }
+    let sized = body.size_hint().exact().is_some();
+    let mut body = Capped::new(
+        body,
+        limits.max_body_size,
+        cx.tally.clone(),
+        cx.received.clone(),
+    );
+    if !sized {
+        let first = tokio::time::timeout(limits.request_timeout, body.read_ahead()).await;
+        match first {
+            Err(_) => return Err(ProxyError::ClientTimeout),
+            Ok(Err(_))
+                if cx
+                    .tally
+                    .too_large
+                    .load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                return Err(ProxyError::BodyTooLarge)
+            }
+            Ok(Err(_)) => return Err(ProxyError::BadBody),
+            Ok(Ok(false)) => return Ok(Request::from_parts(parts, Body::Empty)),
+            Ok(Ok(true)) => {}
+        }
+    }
+    Ok(Request::from_parts(parts, Body::Capped(body)))
+}
+
+/// The path and query to send upstream, with the route prefix removed when
+/// `strip_prefix` is set (the result always starts with `/`).
+fn origin_form(uri: &Uri, route: &Route) -> Result<Uri, ProxyError> {
+    let path = uri.path();
+    let query = uri.query();
+    let path = if route.strip_prefix {
+        let rest = path.strip_prefix(route.path.as_str()).unwrap_or(path);
+        if rest.starts_with('/') {
+            Cow::Borrowed(rest)
+        } else {
+            Cow::Owned(format!("/{rest}"))
+        }
+    } else {
+        Cow::Borrowed(path)
+    };
+    let pq = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.into_owned(),
+    };
+    pq.parse::<Uri>()
+        .map_err(|_| ProxyError::BadRequest("invalid request target"))
+}
