@@ -24,6 +24,7 @@ mod proxyctl;
 mod reload;
 mod reload_load;
 mod routing;
+mod security;
 mod smuggling;
 mod startup;
 mod streaming;

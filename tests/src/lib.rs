@@ -37,6 +37,9 @@
 //! - [`ws`]: `WsEcho`, a WebSocket echo server.
 //! - [`certs`]: a throwaway CA and leaves (rcgen); [`tls`]: a rustls client with
 //!   chosen roots, SNI and ALPN; [`pebble`]: a real ACME server per test.
+//! - [`hostile`]: upstreams that hang, reset mid-body or flood;
+//!   [`procstat`]: a process's RSS, fds and threads from `/proc`, and the fd limit;
+//!   [`h2raw`]: hand-made HTTP/2 frames (malformed on purpose).
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
@@ -47,10 +50,13 @@ pub mod client;
 pub mod config;
 pub mod ctl;
 pub mod gate;
+pub mod h2raw;
+pub mod hostile;
 pub mod notify;
 pub mod pattern;
 pub mod pebble;
 pub mod ports;
+pub mod procstat;
 pub mod prometheus;
 pub mod proxy;
 pub mod raw;
