@@ -85,11 +85,16 @@ impl Client {
         stream
             .set_write_timeout(Some(self.timeout))
             .map_err(io_err)?;
-        stream
-            .write_all(format!("{word}\n").as_bytes())
-            .map_err(io_err)?;
+        // A daemon that refuses us (SO_PEERCRED) answers and closes at once,
+        // possibly before our line is written: its reply is still there to
+        // read, and says more than the broken pipe does.
+        let written = stream.write_all(format!("{word}\n").as_bytes());
         let mut reader = BufReader::new(DeadlineReader { stream, deadline });
-        let bytes = framing::read_line_limited(&mut reader, MAX_LINE).map_err(io_err)?;
+        let bytes = match (framing::read_line_limited(&mut reader, MAX_LINE), written) {
+            (Ok(bytes), Err(_)) if !bytes.is_empty() => bytes,
+            (_, Err(e)) => return Err(io_err(e)),
+            (read, Ok(())) => read.map_err(io_err)?,
+        };
         let line = String::from_utf8(bytes).map_err(|_| CtlError::Protocol {
             socket: self.socket.clone(),
             protocol: None,

@@ -20,6 +20,8 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 /// `X-Request-Id`.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// `Forwarded` (RFC 7239): passed on from trusted proxies only.
+pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
@@ -79,8 +81,13 @@ pub struct Forwarding<'a> {
 
 /// Sets `X-Forwarded-For`, `X-Real-IP`, `X-Forwarded-Proto` and
 /// `X-Forwarded-Host`. From an untrusted peer, incoming values are replaced,
-/// never passed on; from a trusted one, the chain is extended.
+/// never passed on (and `Forwarded` is dropped); from a trusted one, the
+/// chain is extended.
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
+    remove_aliases(headers);
+    if !fwd.trusted {
+        headers.remove(&FORWARDED);
+    }
     let peer = fwd.peer.to_string();
     let xff = if fwd.trusted {
         let prior: Vec<&str> = headers
@@ -119,6 +126,32 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
                 headers.remove(&X_FORWARDED_HOST);
             }
         }
+    }
+}
+
+/// Drops `_` spellings of the headers managed here (`X_Forwarded_For`,
+/// `x-real_ip`, …): many upstream stacks (CGI, WSGI, PHP) fold `_` and `-`
+/// into one name, so such a header would stand in for the real one.
+fn remove_aliases(headers: &mut HeaderMap) {
+    let managed = [
+        &X_FORWARDED_FOR,
+        &X_FORWARDED_PROTO,
+        &X_FORWARDED_HOST,
+        &X_REAL_IP,
+        &X_REQUEST_ID,
+        &FORWARDED,
+    ];
+    let aliases: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().contains('_'))
+        .filter(|k| {
+            let folded = k.as_str().replace('_', "-");
+            managed.iter().any(|m| m.as_str() == folded)
+        })
+        .cloned()
+        .collect();
+    for name in aliases {
+        headers.remove(name);
     }
 }
 
@@ -169,6 +202,41 @@ mod tests {
         assert!(h.get("keep-alive").is_none());
         assert!(h.get(header::CONNECTION).is_none());
         assert_eq!(h.get_all("x-multi").iter().count(), 2);
+    }
+
+    #[test]
+    fn forwarded_and_underscore_spellings_from_untrusted_peers_go() {
+        let mut h = HeaderMap::new();
+        h.insert(FORWARDED.clone(), HeaderValue::from_static("for=6.6.6.6"));
+        h.insert("x_forwarded_for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("x_real_ip", HeaderValue::from_static("6.6.6.6"));
+        h.insert("x-request_id", HeaderValue::from_static("x"));
+        h.insert("x_other", HeaderValue::from_static("kept"));
+        let fwd = Forwarding {
+            peer: "10.0.0.1".parse().unwrap(),
+            trusted: false,
+            proto: "http",
+            host: None,
+        };
+        set_forwarding(&mut h, &fwd);
+        for gone in ["forwarded", "x_forwarded_for", "x_real_ip", "x-request_id"] {
+            assert!(!h.contains_key(gone), "{gone} kept");
+        }
+        assert_eq!(h["x_other"], "kept");
+        assert_eq!(h[&X_FORWARDED_FOR], "10.0.0.1");
+
+        let mut h = HeaderMap::new();
+        h.insert(FORWARDED.clone(), HeaderValue::from_static("for=1.2.3.4"));
+        h.insert("x_forwarded_for", HeaderValue::from_static("6.6.6.6"));
+        set_forwarding(
+            &mut h,
+            &Forwarding {
+                trusted: true,
+                ..fwd
+            },
+        );
+        assert_eq!(h[&FORWARDED], "for=1.2.3.4");
+        assert!(!h.contains_key("x_forwarded_for"));
     }
 
     #[test]
