@@ -13,6 +13,7 @@ mod admin_socket;
 mod balance;
 mod drain;
 mod failover;
+mod faults;
 mod h2;
 mod headers;
 mod health;

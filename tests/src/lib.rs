@@ -39,7 +39,7 @@
 //!   chosen roots, SNI and ALPN; [`pebble`]: a real ACME server per test.
 //! - [`hostile`]: upstreams that hang, reset mid-body or flood;
 //!   [`procstat`]: a process's RSS, fds and threads from `/proc`, and the fd limit;
-//!   [`h2raw`]: hand-made HTTP/2 frames (malformed on purpose).
+//!   [`h2raw`]: hand-made HTTP/2 frames (malformed on purpose); [`load`]: bounded keep-alive load.
 //! - [`wait`]: [`patience`] (`PROXYD_TEST_PATIENCE_MS`) and polling helpers.
 
 pub mod admin;
@@ -52,6 +52,7 @@ pub mod ctl;
 pub mod gate;
 pub mod h2raw;
 pub mod hostile;
+pub mod load;
 pub mod notify;
 pub mod pattern;
 pub mod pebble;

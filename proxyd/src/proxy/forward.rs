@@ -1,11 +1,14 @@
 //! Sending a request to an upstream: pick a server, reuse or open a
 //! connection, retry on connect failure, time out waiting for headers.
+//! An idempotent request without a body whose connection broke before any
+//! response arrived (the server died or closed a reused connection) is
+//! retried like a connect failure: it can be sent again as it was.
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use http::{header, HeaderValue, Request, Response};
+use http::{header, HeaderValue, Method, Request, Response};
 use hyper::body::Incoming;
 
 use super::error::ProxyError;
@@ -30,7 +33,8 @@ enum AttemptError {
 
 /// Sends `req` (origin-form URI, headers already rewritten) to a server of
 /// `up`. On a connect failure the next healthy server is tried, up to
-/// `retries` more times; requests are never retried once sent.
+/// `retries` more times; a sent request is retried only when it is
+/// idempotent, has no body and got no response at all ([`replayable`]).
 pub async fn forward(
     up: &Upstream,
     mut req: Request<Body>,
@@ -99,6 +103,7 @@ async fn attempt(
     https: bool,
 ) -> Result<(Response<Incoming>, Sender), AttemptError> {
     let mut pooled = server.pool.checkout();
+    let replay = replayable(&req);
     loop {
         let from_pool = pooled.is_some();
         let mut sender = match pooled.take() {
@@ -134,12 +139,60 @@ async fn attempt(
                     return Err(AttemptError::Retryable(Box::new(r), e));
                 }
                 None => {
-                    return Err(AttemptError::Fatal(ProxyError::Upstream {
+                    let e = ProxyError::Upstream {
                         server: server.address.clone(),
                         source: e.into_error(),
-                    }))
+                    };
+                    return Err(match replay {
+                        Some(again) => AttemptError::Retryable(Box::new(again), e),
+                        None => AttemptError::Fatal(e),
+                    });
                 }
             },
         }
+    }
+}
+
+/// A copy of `req` to send again if the connection breaks before any
+/// response: only for idempotent methods (RFC 9110 §9.2.2) without a body
+/// and outside upgrades, where a second delivery changes nothing.
+fn replayable(req: &Request<Body>) -> Option<Request<Body>> {
+    let idempotent = matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    );
+    if !idempotent
+        || !matches!(req.body(), Body::Empty)
+        || req.headers().contains_key(header::UPGRADE)
+    {
+        return None;
+    }
+    let mut copy = Request::new(Body::Empty);
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.version_mut() = req.version();
+    *copy.headers_mut() = req.headers().clone();
+    Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_idempotent_bodiless_requests_are_replayable() {
+        let req =
+            |m: Method, body: Body| Request::builder().method(m).uri("/x").body(body).unwrap();
+        let again = replayable(&req(Method::GET, Body::Empty)).unwrap();
+        assert_eq!((again.method(), again.uri().path()), (&Method::GET, "/x"));
+        assert!(replayable(&req(Method::DELETE, Body::Empty)).is_some());
+        assert!(replayable(&req(Method::POST, Body::Empty)).is_none());
+        assert!(replayable(&req(Method::PATCH, Body::Empty)).is_none());
+        assert!(replayable(&req(Method::PUT, Body::full("data"))).is_none());
+        let mut upgrade = req(Method::GET, Body::Empty);
+        upgrade
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert!(replayable(&upgrade).is_none());
     }
 }
