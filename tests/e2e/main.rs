@@ -14,6 +14,7 @@ mod balance;
 mod drain;
 mod failover;
 mod faults;
+mod faults_soak;
 mod h2;
 mod headers;
 mod health;

@@ -1,5 +1,7 @@
 //! Hitless reload (SPEC §3): keep-alive clients hammer the proxy while the
-//! config is reloaded over and over; not one request may fail.
+//! config is reloaded over and over (one after another, then in a storm of
+//! concurrent admin reloads and SIGHUPs moving the upstream between server
+//! sets); not one request may fail.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -127,4 +129,74 @@ async fn twenty_reloads_under_keep_alive_load_fail_no_request() {
         "{total} requests over {CLIENTS} keep-alive connections, {RELOADS} reloads, 0 failed"
     );
     assert_eq!(px.generation().await, RELOADS + 1);
+}
+
+/// A storm: admin reloads and SIGHUPs fired all at once, each config moving
+/// the upstream to another server set, while keep-alive clients run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_concurrent_reloads_moving_servers_fails_no_request() {
+    use proxyd_e2e::load::{join, Load};
+    const STORM: u64 = 12;
+    let a = TestUpstream::http1().route("/", "ok").spawn().await;
+    let b = TestUpstream::http1().route("/", "ok").spawn().await;
+    let sets = [vec![a.addr()], vec![b.addr()], vec![a.addr(), b.addr()]];
+    let config = |round: u64| {
+        ProxyConfig::new()
+            .upstream(Upstream::new("api", sets[(round % 3) as usize].clone()))
+            .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
+    };
+    let mut px: TestProxy = config(0).start().await;
+    let load = Load::new();
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            load.client(
+                px.http_addr(),
+                "app.test",
+                "/",
+                MAX_REQUESTS,
+                patience() * 3,
+            )
+        })
+        .collect();
+    assert!(
+        eventually(patience(), || load.done() >= 64).await,
+        "the load never got going"
+    );
+
+    for round in 1..=STORM {
+        px.write(config(round));
+        let storm: Vec<_> = (0..4)
+            .map(|_| {
+                let socket = px.socket_path().to_owned();
+                tokio::spawn(async move { proxyd_e2e::admin::command(&socket, "reload").await })
+            })
+            .collect();
+        px.sighup();
+        for r in storm {
+            let reply = r.await.unwrap().expect("admin reload");
+            assert_eq!(reply["status"], "ok", "round {round}: {reply}");
+        }
+    }
+    // Every admin reload is its own generation; SIGHUPs may coalesce.
+    let generation = px.generation().await;
+    assert!(generation > 4 * STORM, "generation {generation}");
+    let served = load.done();
+    assert!(
+        eventually(patience(), || load.done() >= served + 64).await,
+        "no request ran after the storm"
+    );
+    load.stop();
+    let tally = join(clients).await;
+    assert_eq!(
+        tally.failed,
+        0,
+        "{:#?}\n{}",
+        tally.failures,
+        px.log_tail(20)
+    );
+    assert!(a.request_count() > 0 && b.request_count() > 0);
+    eprintln!(
+        "{} requests, 16 clients, {} generations in the storm, 0 failed",
+        tally.ok, generation
+    );
 }
