@@ -27,6 +27,7 @@ mod reload;
 mod reload_load;
 mod routing;
 mod security;
+mod security_tls;
 mod smuggling;
 mod startup;
 mod streaming;
