@@ -15,6 +15,7 @@ mod drain;
 mod failover;
 mod faults;
 mod faults_soak;
+mod faults_storage;
 mod h2;
 mod headers;
 mod health;
