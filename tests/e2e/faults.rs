@@ -294,12 +294,14 @@ async fn sigterm_under_load_half_answers_nothing() {
     );
     for f in &tally.failures {
         assert!(
-            !f.contains("Ok((") && !f.contains("body"),
+            !f.starts_with("status") && !f.starts_with("no complete") && !f.contains("body"),
             "a request was half-answered or answered with an error: {f}"
         );
     }
     eprintln!(
-        "SIGTERM under load: {} answered, {} refused cleanly",
-        tally.ok, tally.failed
+        "SIGTERM under load: {} answered, {} refused cleanly, e.g. {:?}",
+        tally.ok,
+        tally.failed,
+        tally.failures.first()
     );
 }

@@ -22,7 +22,7 @@ pub struct Tally {
     pub ok: u64,
     /// Everything else: other statuses, broken connections, cut bodies.
     pub failed: u64,
-    /// The first few failures, described.
+    /// The first few failures: `status N`, the error chain, or a timeout.
     pub failures: Vec<String>,
 }
 
@@ -108,8 +108,16 @@ impl Load {
                         t.ok += 1;
                         done.fetch_add(1, Ordering::SeqCst);
                     }
-                    other => {
-                        t.fail(format!("{other:?}"));
+                    Ok(Ok((status, _))) => {
+                        t.fail(format!("status {status}"));
+                        sender = None;
+                    }
+                    Ok(Err(e)) => {
+                        t.fail(format!("{e:#}"));
+                        sender = None;
+                    }
+                    Err(_) => {
+                        t.fail(format!("no complete response within {:?}", patience()));
                         sender = None;
                     }
                 }
