@@ -76,23 +76,13 @@ pub(super) async fn run(
             let shared = shared.clone();
             tokio::spawn(async move {
                 if let Some((tls, sni)) = crate::tls::accept(&shared, addr, stream).await {
-                    let info = ConnInfo {
-                        listen: addr,
-                        peer,
-                        tls: true,
-                        sni,
-                    };
+                    let info = ConnInfo::new(addr, peer, true, sni);
                     serve_http(shared, tls, info, conn).await;
                 }
             });
             continue;
         }
-        let info = ConnInfo {
-            listen: addr,
-            peer,
-            tls: false,
-            sni: None,
-        };
+        let info = ConnInfo::new(addr, peer, false, None);
         tokio::spawn(serve_http(shared.clone(), stream, info, conn));
     }
     tracing::debug!(%addr, "stopped accepting");

@@ -49,6 +49,22 @@ pub struct ConnInfo {
     pub tls: bool,
     /// The TLS server name the client asked for, if any.
     pub sni: Option<Arc<str>>,
+    /// The client address as a header value, made once per connection for
+    /// `X-Forwarded-For` / `X-Real-IP`.
+    pub peer_value: HeaderValue,
+}
+
+impl ConnInfo {
+    /// What a connection accepted on `listen` from `peer` knows of itself.
+    pub fn new(listen: SocketAddr, peer: SocketAddr, tls: bool, sni: Option<Arc<str>>) -> Self {
+        ConnInfo {
+            listen,
+            peer,
+            tls,
+            sni,
+            peer_value: headers::ip_value(peer.ip()),
+        }
+    }
 }
 
 /// Fields of the access log line gathered along the way, and the
@@ -58,7 +74,7 @@ struct Outcome {
     listener: Option<Arc<str>>,
     site: Option<Arc<str>>,
     upstream: Option<Arc<str>>,
-    server: Option<String>,
+    server: Option<Arc<crate::upstream::ServerState>>,
     error: Option<String>,
     in_flight: Option<InFlight>,
 }
@@ -308,7 +324,7 @@ async fn answer(
             if let Some(load) = &load {
                 load.observe(asked.elapsed());
             }
-            outcome.server = Some(fwd.server.address.clone());
+            outcome.server = Some(fwd.server.clone());
             let mut response = fwd.response;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some(client) = client_upgrade else {
