@@ -180,6 +180,7 @@ where
         }
         _ = activity.idle_for(idle_timeout) => {
             // No request for `idle_timeout`: close (HTTP/2: GOAWAY).
+            tracing::debug!(%peer, "closing an idle connection");
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
