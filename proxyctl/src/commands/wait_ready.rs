@@ -198,16 +198,17 @@ mod tests {
     use super::*;
 
     fn report(certs: &[(&str, Option<&str>)]) -> StatusReport {
-        let mut r = StatusReport::default();
-        r.certificates = certs
-            .iter()
-            .map(|(site, not_after)| CertificateStatus {
-                site: (*site).into(),
-                not_after: not_after.map(str::to_owned),
-                ..Default::default()
-            })
-            .collect();
-        r
+        StatusReport {
+            certificates: certs
+                .iter()
+                .map(|(site, not_after)| CertificateStatus {
+                    site: (*site).into(),
+                    not_after: not_after.map(str::to_owned),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
