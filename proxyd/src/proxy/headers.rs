@@ -72,6 +72,18 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Removes a response's hop-by-hop headers but keeps its `Trailer`
+/// announcement: an HTTP/1.1 server (hyper included) sends only the trailer
+/// fields the response head announced, so without it the upstream's
+/// trailers would be dropped on the way to the client.
+pub fn remove_hop_by_hop_keeping_trailer(headers: &mut HeaderMap) {
+    let announced: Vec<HeaderValue> = headers.get_all(header::TRAILER).iter().cloned().collect();
+    remove_hop_by_hop(headers);
+    for value in announced {
+        headers.append(header::TRAILER, value);
+    }
+}
+
 /// Whether the client said it accepts trailers (`TE: trailers`); `TE` is
 /// hop-by-hop, but this one value is passed on so trailers flow through.
 pub fn accepts_trailers(headers: &HeaderMap) -> bool {

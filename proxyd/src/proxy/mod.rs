@@ -252,11 +252,11 @@ async fn answer(
         }
         None => listener.hosts.default_site(),
     };
-    // No domain fronting: Host must route to the site the SNI chose.
-    if crate::tls::front::misdirected(listener, conn, site_idx) {
-        return Err(ProxyError::NoSite { tls: true });
-    }
-    let site = site_idx.map(|i| &snap.sites[i]);
+    // No domain fronting: Host must route to the site the SNI chose. The
+    // 421 is a routing outcome, reported after the limits (of [defaults]:
+    // no site serves the request), like a Host no site claims.
+    let misdirected = crate::tls::front::misdirected(listener, conn, site_idx);
+    let site = site_idx.filter(|_| !misdirected).map(|i| &snap.sites[i]);
     outcome.site = site.map(|s| s.name.clone());
     let limits = site.map_or(&snap.config.defaults, |s| &s.limits);
     validate::check(&req, limits.max_header_size)?;
@@ -268,6 +268,9 @@ async fn answer(
         }
     }
 
+    if misdirected {
+        return Err(ProxyError::Misdirected);
+    }
     let site = site.ok_or(ProxyError::NoSite { tls: conn.tls })?;
     let route_idx = site
         .table
@@ -346,7 +349,7 @@ async fn answer(
                 return Ok(Response::from_parts(parts, Body::Empty));
             }
             let (mut parts, body) = response.into_parts();
-            headers::remove_hop_by_hop(&mut parts.headers);
+            headers::remove_hop_by_hop_keeping_trailer(&mut parts.headers);
             headers::apply_rules(&mut parts.headers, &route.response_headers);
             Ok(Response::from_parts(parts, Body::Stream(body)))
         }
