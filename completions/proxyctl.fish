@@ -55,7 +55,7 @@ complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l generat
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l socket -d 'Admin socket of the daemon' -r -F
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l timeout -d 'How long to wait for the daemon, e.g. "5s" or "500ms" [default: 5s per request; 30s in total for wait-ready]' -r
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l healthy -d 'Also wait until every upstream has at least one healthy server'
-complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l certificates -d 'Also wait until every TLS site holds a certificate'
+complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l certificates -d 'Also wait until every TLS site holds a certificate that has not expired'
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -l json -d 'Print one JSON document on stdout instead of text'
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -s h -l help -d 'Print help'
 complete -c proxyctl -n "__fish_proxyctl_using_subcommand wait-ready" -s V -l version -d 'Print version'

@@ -93,7 +93,7 @@ pub struct WaitReadyArgs {
     #[arg(long)]
     pub healthy: bool,
 
-    /// Also wait until every TLS site holds a certificate.
+    /// Also wait until every TLS site holds a certificate that has not expired.
     #[arg(long)]
     pub certificates: bool,
 }

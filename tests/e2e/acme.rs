@@ -116,7 +116,17 @@ async fn http01_issues_a_certificate_that_is_stored_and_reused_after_a_restart()
     let mut px = config(&a).start().await;
     // The plain site answers while the certificate is being obtained.
     assert_eq!(get(http, "plain.test", "/").await.status(), 308);
-    let leaf = served_leaf(&px, https, &root, None, patience() * 3).await;
+    // `wait-ready --certificates` returns once the certificate is held:
+    // the very next handshake gets it, no polling needed.
+    let wait = format!("{}ms", (patience() * 3).as_millis());
+    px.ctl()
+        .args(["--timeout", wait.as_str(), "wait-ready", "--certificates"])
+        .assert()
+        .code(0);
+    let client = client_config(std::slice::from_ref(&root), &[b"http/1.1"]);
+    let (resp, _) = tls_get(https, client, NAME, NAME, "/").await.unwrap();
+    assert_eq!(resp.text(), "secure");
+    let leaf = served_leaf(&px, https, &root, None, patience()).await;
     let st = cert_status(&px).await;
     assert_eq!(st["source"], "acme");
     assert!(st["not_after"].is_string(), "{st}");
@@ -205,6 +215,13 @@ async fn a_failing_directory_backs_off_without_blocking_the_proxy() {
     let st = cert_status(&px).await;
     assert!(st["not_after"].is_null(), "{st}");
     assert!(st["next_renewal"].is_string(), "{st}");
+    let out = px
+        .ctl()
+        .args(["--timeout", "300ms", "wait-ready", "--certificates"])
+        .assert()
+        .code(4);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("site `web` has no certificate yet"), "{err}");
     // Still serving, and the ACME site's handshake fails cleanly.
     assert_eq!(get(http, "plain.test", "/").await.status(), 308);
     let client = client_config(&[TestCa::new().der()], &[b"http/1.1"]);

@@ -1,9 +1,11 @@
 //! `/metrics`: strict Prometheus text whose values move with traffic,
-//! health and open connections.
+//! health and open connections; upstream errors counted by kind.
+
+use std::time::Duration;
 
 use proxyd_e2e::{
-    eventually, eventually_async, patience, scrape, wait_for_health, Backend, ProxyConfig, Route,
-    Site, Upstream,
+    eventually, eventually_async, patience, q, scrape, wait_for_health, Backend, ProxyConfig,
+    Route, Site, TestUpstream, Upstream,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,4 +125,40 @@ async fn every_spec_metric_is_declared_from_the_start() {
         Some(0.0)
     );
     assert_eq!(m.value("proxyd_config_generation", &[]), Some(1.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_are_counted_by_kind() {
+    let slow = TestUpstream::http1()
+        .delay("/slow", Duration::from_secs(30), "late")
+        .spawn()
+        .await;
+    let dead = proxyd_e2e::ports::dead_addr();
+    let px = ProxyConfig::new()
+        .upstream(Upstream::new("slow", [slow.addr()]))
+        .upstream(Upstream::new("dead", [dead]).set("retries", "0"))
+        .site(
+            Site::new("app", ["app.test"])
+                .set("request_timeout", &q("300ms"))
+                .route(Route::upstream("/slow", "slow"))
+                .route(Route::upstream("/dead", "dead")),
+        )
+        .start()
+        .await;
+    assert_eq!(px.get("app.test", "/slow").await.status(), 504);
+    assert_eq!(px.get("app.test", "/dead").await.status(), 502);
+    assert_eq!(px.get("app.test", "/dead").await.status(), 502);
+    let m = scrape(&px).await;
+    let errors = |upstream: &str, kind: &str| {
+        m.sum(
+            "proxyd_upstream_errors_total",
+            &[("upstream", upstream), ("kind", kind)],
+        )
+    };
+    assert_eq!(errors("slow", "timeout"), 1.0);
+    assert_eq!(errors("dead", "connection"), 2.0);
+    assert_eq!(
+        errors("slow", "connection") + errors("dead", "timeout"),
+        0.0
+    );
 }

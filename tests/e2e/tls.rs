@@ -124,6 +124,77 @@ async fn unknown_sni_is_refused_and_fronting_gets_421() {
     assert_eq!(resp.status(), 200);
 }
 
+#[tokio::test]
+async fn fronting_gets_its_own_421_after_the_rate_limit() {
+    let w = World::new();
+    let a = w.ca.leaf(&["a.test"]);
+    let b = w.ca.leaf(&["b.test"]);
+    let body = site("a", &["a.test"], &files(w.dir(), "a", &a), "site a")
+        + &site("b", &["b.test"], &files(w.dir(), "b", &b), "site b")
+        + "\n[defaults]\nrate_limit = { per_second = 1, burst = 1 }\n";
+    let px = config(w.https, "", &body).start().await;
+
+    // SPEC §6: rate limit before routing, and 421 is a routing outcome, so
+    // fronting requests spend tokens: a burst of them meets 429.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (resp, _) = tls_get(w.https, w.client.clone(), "a.test", "b.test", "/")
+            .await
+            .unwrap();
+        statuses.push(resp.status());
+    }
+    assert_eq!(statuses[0], 421, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 421 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&429),
+        "the rate limit did not apply first: {statuses:?}"
+    );
+    assert!(
+        px.logs()
+            .contains("error=\"host does not match the TLS server name\""),
+        "{}",
+        px.log_tail(10)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_ready_certificates_waits_for_a_certificate_that_has_not_expired() {
+    let w = World::new();
+    let a = w.ca.leaf(&["a.test"]);
+    let old = w.ca.expired_leaf(&["b.test"]);
+    let body = |b: &Leaf| {
+        site("a", &["a.test"], &files(w.dir(), "a", &a), "site a")
+            + &site("b", &["b.test"], &files(w.dir(), "b", b), "site b")
+    };
+    // An expired certificate is a warning: proxyd starts and serves it.
+    let mut px = config(w.https, "", &body(&old)).start().await;
+    let out = px
+        .ctl()
+        .args(["--timeout", "300ms", "wait-ready", "--certificates"])
+        .assert()
+        .code(4);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("site `b`") && err.contains("expired"), "{err}");
+
+    // New files and a reload: every site holds a live certificate.
+    let fresh = w.ca.leaf(&["b.test"]);
+    let next = config(w.https, "", &body(&fresh));
+    px.write(next);
+    px.ctl().args(["reload"]).assert().code(0);
+    let v = px
+        .ctl()
+        .args(["--json", "wait-ready", "--certificates"])
+        .json(0);
+    assert_eq!(v["ready"], true, "{v}");
+    let (resp, hs) = tls_get(w.https, w.client.clone(), "b.test", "b.test", "/")
+        .await
+        .unwrap();
+    assert_eq!((hs.leaf, resp.status()), (fresh.der, 200));
+}
+
 /// A TLS 1.1 ClientHello (record and hello version 0x0302, no
 /// supported_versions extension) for `sni`.
 fn tls11_client_hello(sni: &str) -> Vec<u8> {

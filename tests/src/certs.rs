@@ -67,9 +67,27 @@ impl TestCa {
 
     /// A leaf for `names` with a key of algorithm `alg` (ECDSA, RSA, Ed25519).
     pub fn leaf_with(&self, names: &[&str], alg: &'static SignatureAlgorithm) -> Leaf {
+        self.sign(names, alg, |_| {})
+    }
+
+    /// An ECDSA leaf for `names` that expired in 2021.
+    pub fn expired_leaf(&self, names: &[&str]) -> Leaf {
+        self.sign(names, &rcgen::PKCS_ECDSA_P256_SHA256, |p| {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        })
+    }
+
+    fn sign(
+        &self,
+        names: &[&str],
+        alg: &'static SignatureAlgorithm,
+        adjust: impl FnOnce(&mut CertificateParams),
+    ) -> Leaf {
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let mut params = CertificateParams::new(names).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, "leaf");
+        adjust(&mut params);
         let key = KeyPair::generate_for(alg).expect("leaf key");
         let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
         Leaf {

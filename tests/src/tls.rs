@@ -1,7 +1,7 @@
 //! A TLS client for the tests: rustls trusting only the given roots, with
 //! the SNI chosen by the test (independent of the address dialed) and the
 //! ALPN protocols it offers, no session resumption; then one HTTP/1.1 or
-//! HTTP/2 request.
+//! HTTP/2 request. Also the server side of test upstreams that speak TLS.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,12 +10,14 @@ use bytes::Bytes;
 use http::{Method, Request, Version};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::certs::Leaf;
 use crate::client::TestResponse;
 use crate::wait::patience;
 
@@ -44,6 +46,20 @@ pub fn client_config(roots: &[CertificateDer<'static>], alpn: &[&[u8]]) -> Arc<C
     // Every connection does a full handshake, so the certificate the test
     // sees is the one the server presents now, not a resumed session's.
     config.resumption = rustls::client::Resumption::disabled();
+    Arc::new(config)
+}
+
+/// A server config presenting `leaf` (no client auth) and offering `alpn`.
+pub fn server_config(leaf: &Leaf, alpn: &[&[u8]]) -> Arc<ServerConfig> {
+    let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("leaf key PEM");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der.clone()], key)
+        .expect("leaf certificate and key");
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
 

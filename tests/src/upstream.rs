@@ -6,25 +6,31 @@
 //! answered, so tests can assert on what proxyd forwarded. Bodies are never
 //! held whole: `stream` generates a pattern body chunk by chunk, `echo` sends
 //! the request body back as it arrives, and `sink` checks a pattern request
-//! body as it arrives and answers `len=<n> ok=<bool>`. The server (its accept
-//! loop and every connection) stops when the `TestUpstream` is dropped.
+//! body as it arrives and answers `len=<n> ok=<bool>`; `trailers` sends a
+//! chunked body followed by trailer fields. With `tls(leaf)` the server
+//! speaks HTTP/1.1 over TLS (rustls, ALPN `http/1.1`) and counts failed
+//! handshakes. The server (its accept loop and every connection) stops when
+//! the `TestUpstream` is dropped.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::certs::Leaf;
 use crate::pattern::{PatternBody, PatternCheck};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -38,6 +44,7 @@ enum Action {
     Stream(u64),
     Echo,
     Sink,
+    Trailers(String, Vec<(String, String)>),
 }
 
 /// A request head as the upstream saw it.
@@ -74,12 +81,14 @@ impl RecordedRequest {
 struct State {
     routes: HashMap<String, Action>,
     requests: Mutex<Vec<RecordedRequest>>,
+    failed_handshakes: AtomicUsize,
 }
 
 /// Builds a [`TestUpstream`].
 #[derive(Debug, Default)]
 pub struct UpstreamBuilder {
     routes: HashMap<String, Action>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl UpstreamBuilder {
@@ -123,6 +132,25 @@ impl UpstreamBuilder {
         self
     }
 
+    /// `path` answers 200 with a chunked `body`, announces `trailers` in a
+    /// `Trailer` header and sends them after the body (hyper sends them
+    /// only when the request carried `TE: trailers`).
+    pub fn trailers(mut self, path: &str, body: &str, trailers: &[(&str, &str)]) -> Self {
+        let fields = trailers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.routes
+            .insert(path.to_owned(), Action::Trailers(body.to_owned(), fields));
+        self
+    }
+
+    /// Serves over TLS with `leaf` (its CA is what a client must trust).
+    pub fn tls(mut self, leaf: &Leaf) -> Self {
+        self.tls = Some(crate::tls::server_config(leaf, &[b"http/1.1"]));
+        self
+    }
+
     /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
     pub async fn spawn(self) -> TestUpstream {
         let listener = TcpListener::bind("127.0.0.1:0")
@@ -131,9 +159,10 @@ impl UpstreamBuilder {
         let addr = listener.local_addr().expect("upstream local_addr");
         let state = Arc::new(State {
             routes: self.routes,
-            requests: Mutex::default(),
+            ..State::default()
         });
-        let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
+        let tls = self.tls.map(tokio_rustls::TlsAcceptor::from);
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&state), tls));
         TestUpstream { addr, state, task }
     }
 }
@@ -167,6 +196,11 @@ impl TestUpstream {
         self.state.requests.lock().expect("requests lock").len()
     }
 
+    /// TLS handshakes that failed (the client refused the certificate).
+    pub fn failed_handshakes(&self) -> usize {
+        self.state.failed_handshakes.load(Ordering::Relaxed)
+    }
+
     /// The most recent request head; panics if there was none.
     pub fn last_request(&self) -> RecordedRequest {
         self.requests()
@@ -182,24 +216,42 @@ impl Drop for TestUpstream {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let state = Arc::clone(&state);
+                let tls = tls.clone();
                 conns.spawn(async move {
-                    let service = service_fn(move |req| handle(Arc::clone(&state), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let Some(tls) = tls else { return serve(stream, state).await };
+                    match tls.accept(stream).await {
+                        Ok(stream) => serve(stream, state).await,
+                        Err(_) => {
+                            state.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 });
             }
             // Reap finished connections so the set does not grow.
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
+}
+
+async fn serve<I>(io: I, state: Arc<State>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 fn text(status: StatusCode, body: String) -> Response<Body> {
@@ -245,6 +297,24 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
                 .boxed(),
         ),
         Action::Echo => Response::new(req.into_body().map_err(BoxError::from).boxed()),
+        Action::Trailers(body, fields) => {
+            let mut map = HeaderMap::new();
+            for (k, v) in &fields {
+                map.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).expect("trailer name"),
+                    http::HeaderValue::from_str(v).expect("trailer value"),
+                );
+            }
+            let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+            let frames = [Ok(Frame::data(Bytes::from(body))), Ok(Frame::trailers(map))];
+            let stream = futures_util::stream::iter(frames);
+            let mut resp = Response::new(BodyExt::boxed(StreamBody::new(stream)));
+            resp.headers_mut().insert(
+                http::header::TRAILER,
+                http::HeaderValue::from_str(&names.join(", ")).expect("trailer names"),
+            );
+            resp
+        }
         Action::Sink => {
             let mut body = req.into_body();
             let mut check = PatternCheck::default();
@@ -274,75 +344,4 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
 }
 
 #[cfg(test)]
-mod tests {
-    //! The harness checks itself: client ↔ upstream with no proxy between.
-    use super::*;
-    use crate::client::{check_pattern, fetch, get, request, send};
-
-    const LEN: u64 = 3 * 1024 * 1024 + 17;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn routes_record_and_answer() {
-        let up = TestUpstream::http1()
-            .route("/a", "alpha")
-            .route_status("/teapot", 418, "tea")
-            .spawn()
-            .await;
-        let resp = get(up.addr(), "x.test", "/a?q=1").await;
-        assert_eq!((resp.status(), resp.text().as_str()), (200, "alpha"));
-        assert_eq!(get(up.addr(), "x.test", "/teapot").await.status(), 418);
-        assert_eq!(get(up.addr(), "x.test", "/nope").await.status(), 404);
-        assert_eq!(up.request_count(), 3);
-        let first = &up.requests()[0];
-        assert_eq!(first.path_and_query(), "/a?q=1");
-        assert_eq!(first.host(), Some("x.test"));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn large_bodies_stream_through_sink_stream_and_echo() {
-        let up = TestUpstream::http1()
-            .sink("/sink")
-            .stream("/stream", LEN)
-            .echo("/echo")
-            .spawn()
-            .await;
-        let req = request(Method::POST, "x.test", "/sink")
-            .body(PatternBody::chunked(LEN))
-            .unwrap();
-        let resp = fetch(up.addr(), req).await.unwrap();
-        assert_eq!(resp.text(), format!("len={LEN} ok=true"));
-
-        let req = request(Method::GET, "x.test", "/stream")
-            .body(http_body_util::Empty::<Bytes>::new())
-            .unwrap();
-        let resp = send(up.addr(), req).await.unwrap();
-        assert_eq!(
-            resp.headers()["content-length"].to_str().unwrap(),
-            LEN.to_string()
-        );
-        assert!(check_pattern(resp.into_body())
-            .await
-            .unwrap()
-            .is_exactly(LEN));
-
-        let req = request(Method::POST, "x.test", "/echo")
-            .body(PatternBody::sized(LEN))
-            .unwrap();
-        let resp = send(up.addr(), req).await.unwrap();
-        assert!(check_pattern(resp.into_body())
-            .await
-            .unwrap()
-            .is_exactly(LEN));
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn delay_waits_before_answering() {
-        let up = TestUpstream::http1()
-            .delay("/slow", Duration::from_millis(200), "late")
-            .spawn()
-            .await;
-        let started = std::time::Instant::now();
-        assert_eq!(get(up.addr(), "x.test", "/slow").await.text(), "late");
-        assert!(started.elapsed() >= Duration::from_millis(200));
-    }
-}
+mod tests;

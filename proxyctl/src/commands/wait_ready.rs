@@ -11,7 +11,7 @@
 
 use std::path::Path;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use proxyd_protocol::{Command, ReadyBody, StatusReport};
 use serde::Serialize;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::cli::{WaitReadyArgs, DEFAULT_REQUEST_TIMEOUT, DEFAULT_WAIT_TIMEOUT};
 use crate::client::Client;
 use crate::error::{CtlError, Unreachable};
-use crate::render::time::compact_duration;
+use crate::render::time::{compact_duration, seconds_until};
 use crate::render::Output;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
@@ -145,11 +145,28 @@ fn unmet(report: &StatusReport, args: &WaitReadyArgs) -> Option<String> {
         }
     }
     if args.certificates {
-        if let Some(c) = report.certificates.iter().find(|c| c.not_after.is_none()) {
-            return Some(format!("site `{}` has no certificate yet", c.site));
-        }
+        return certificates_unmet(report, SystemTime::now());
     }
     None
+}
+
+/// The first TLS site without a usable certificate: none yet, or one that
+/// has expired (an ACME site still waits for its renewal; a file site for
+/// new files and a reload). A `not_after` that is not RFC 3339 counts as
+/// held: the daemon vouches for it.
+fn certificates_unmet(report: &StatusReport, now: SystemTime) -> Option<String> {
+    report.certificates.iter().find_map(|c| {
+        let Some(not_after) = &c.not_after else {
+            return Some(format!("site `{}` has no certificate yet", c.site));
+        };
+        match seconds_until(not_after, now) {
+            Some(left) if left <= 0 => Some(format!(
+                "the certificate of site `{}` expired at {not_after}",
+                c.site
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// Errors that may go away while the daemon starts are "not yet", with a
@@ -172,4 +189,41 @@ fn transient(error: CtlError) -> Result<Poll, CtlError> {
         _ => return Err(error),
     };
     Ok(Poll::NotYet(reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use proxyd_protocol::status::CertificateStatus;
+
+    use super::*;
+
+    fn report(certs: &[(&str, Option<&str>)]) -> StatusReport {
+        StatusReport {
+            certificates: certs
+                .iter()
+                .map(|(site, not_after)| CertificateStatus {
+                    site: (*site).into(),
+                    not_after: not_after.map(str::to_owned),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_site_needs_a_certificate_that_has_not_expired() {
+        let now = humantime::parse_rfc3339("2026-11-22T00:00:00Z").unwrap();
+        let future = Some("2027-01-01T00:00:00Z");
+        assert_eq!(certificates_unmet(&report(&[("a", future)]), now), None);
+        assert_eq!(certificates_unmet(&report(&[]), now), None);
+        assert_eq!(
+            certificates_unmet(&report(&[("a", future), ("b", None)]), now).as_deref(),
+            Some("site `b` has no certificate yet")
+        );
+        assert_eq!(
+            certificates_unmet(&report(&[("a", Some("2026-11-21T23:59:59Z"))]), now).as_deref(),
+            Some("the certificate of site `a` expired at 2026-11-21T23:59:59Z")
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Accept loops and per-connection serving.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use super::Kind;
+use super::{idle, Kind};
 use crate::proxy::{self, ConnInfo};
 use crate::shutdown::DrainGuard;
 use crate::state::Shared;
@@ -76,23 +77,13 @@ pub(super) async fn run(
             let shared = shared.clone();
             tokio::spawn(async move {
                 if let Some((tls, sni)) = crate::tls::accept(&shared, addr, stream).await {
-                    let info = ConnInfo {
-                        listen: addr,
-                        peer,
-                        tls: true,
-                        sni,
-                    };
+                    let info = ConnInfo::new(addr, peer, true, sni);
                     serve_http(shared, tls, info, conn).await;
                 }
             });
             continue;
         }
-        let info = ConnInfo {
-            listen: addr,
-            peer,
-            tls: false,
-            sni: None,
-        };
+        let info = ConnInfo::new(addr, peer, false, None);
         tokio::spawn(serve_http(shared.clone(), stream, info, conn));
     }
     tracing::debug!(%addr, "stopped accepting");
@@ -132,10 +123,10 @@ where
     let _conn = conn;
     // The request head arrives before we know its site, so its limits come
     // from [defaults].
-    let (header_timeout, max_header) = {
+    let (header_timeout, max_header, idle_timeout) = {
         let snap = shared.snapshot.load();
         let d = &snap.config.defaults;
-        (d.header_read_timeout, d.max_header_size)
+        (d.header_read_timeout, d.max_header_size, d.idle_timeout)
     };
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -153,11 +144,15 @@ where
     let info = Arc::new(info);
     let svc_shared = shared.clone();
     let (io, framing) = proxy::framing::Sniffed::new(io);
+    let activity = idle::Activity::default();
+    let requests = activity.clone();
     let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
         if framing.next_is_ambiguous() {
             req.extensions_mut().insert(proxy::framing::Ambiguous);
         }
-        proxy::handle(svc_shared.clone(), info.clone(), req)
+        let busy = requests.begin();
+        let handled = proxy::handle(svc_shared.clone(), info.clone(), req);
+        async move { Ok::<_, Infallible>(handled.await?.map(|b| idle::Tracked::new(b, busy))) }
     });
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
@@ -170,6 +165,12 @@ where
         }
         _ = stopped(&mut shutdown) => {
             // Finish the request in flight, then close (keep-alive ends).
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+        _ = activity.idle_for(idle_timeout) => {
+            // No request for `idle_timeout`: close (HTTP/2: GOAWAY).
+            tracing::debug!(%peer, "closing an idle connection");
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }

@@ -13,6 +13,7 @@
 //! after `bind_new` just drops its `Pending` sockets; nothing running moved.
 
 mod accept;
+mod idle;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

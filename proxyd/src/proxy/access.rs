@@ -20,6 +20,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use crate::body::{Body, BoxError, Tally};
 use crate::limit::InFlight;
+use crate::upstream::ServerState;
 
 /// Everything an access-log line says besides the byte counts.
 #[derive(Debug)]
@@ -43,7 +44,7 @@ pub struct Record {
     /// The status sent.
     pub status: StatusCode,
     /// The upstream server that answered.
-    pub server: Option<String>,
+    pub server: Option<Arc<ServerState>>,
     /// Why the request failed, if it did.
     pub error: Option<String>,
     /// Request body accounting.
@@ -64,7 +65,7 @@ impl Record {
             status = self.status.as_u16(),
             bytes_in = self.tally.bytes_in.load(Ordering::Relaxed),
             bytes_out,
-            upstream_server = self.server.as_deref().unwrap_or("-"),
+            upstream_server = self.server.as_ref().map_or("-", |s| s.address.as_str()),
             duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
             error = self.error.as_deref().unwrap_or(""),
             "request"

@@ -18,6 +18,10 @@ pub enum ProxyError {
         /// The request came over TLS (421 rather than 404).
         tls: bool,
     },
+    /// A TLS request whose Host routes to another site than the server
+    /// name (SNI) its connection was made with: no domain fronting.
+    #[error("host does not match the TLS server name")]
+    Misdirected,
     /// The site has no route for the path.
     #[error("no route for path")]
     NoRoute,
@@ -88,7 +92,9 @@ impl ProxyError {
     /// The status the client gets.
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::NoSite { tls: true } => StatusCode::MISDIRECTED_REQUEST,
+            ProxyError::NoSite { tls: true } | ProxyError::Misdirected => {
+                StatusCode::MISDIRECTED_REQUEST
+            }
             ProxyError::NoSite { tls: false } | ProxyError::NoRoute => StatusCode::NOT_FOUND,
             ProxyError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -112,11 +118,26 @@ impl ProxyError {
         matches!(self, ProxyError::Upstream { source, .. } if source.is_user())
     }
 
-    /// The metric `kind` of an upstream failure, `None` for client-side errors.
+    /// The metric `kind` of an upstream failure, `None` for client-side errors:
+    /// - `timeout`: no connection within `connect_timeout` (TCP or TLS), or
+    ///   no response head within `request_timeout`;
+    /// - `connection`: the connection was refused, reset or failed its TLS
+    ///   handshake (certificate not trusted, wrong name);
+    /// - `invalid_request`: hyper would not send the request as built
+    ///   (a body that broke off is the client's fault and not counted);
+    /// - `response_read`: the connection failed after the request was sent,
+    ///   or the answer was not valid HTTP or not one we can pass on;
+    /// - `internal`: proxyd could not even try (a server name unusable for
+    ///   TLS, an HTTP handshake that failed before any byte was sent).
     pub fn upstream_kind(&self) -> Option<&'static str> {
         match self {
-            ProxyError::Connect { .. } => Some("connection"),
+            ProxyError::Connect { source, .. } => Some(match source {
+                ConnectError::Timeout(_) => "timeout",
+                ConnectError::Io(_) | ConnectError::Tls(_) => "connection",
+                ConnectError::ServerName(_) | ConnectError::Handshake(_) => "internal",
+            }),
             ProxyError::Timeout { .. } => Some("timeout"),
+            ProxyError::Upstream { source, .. } if source.is_user() => Some("invalid_request"),
             ProxyError::Upstream { .. } | ProxyError::InvalidResponse { .. } => {
                 Some("response_read")
             }
@@ -151,4 +172,63 @@ pub fn status_response(status: StatusCode) -> Response<Body> {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn connect(source: ConnectError) -> ProxyError {
+        ProxyError::Connect {
+            server: "s:1".into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn upstream_kinds_follow_what_failed() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let bad_cert = std::io::Error::other("invalid peer certificate: UnknownIssuer");
+        for (e, kind) in [
+            (
+                connect(ConnectError::Timeout(Duration::from_secs(1))),
+                Some("timeout"),
+            ),
+            (connect(ConnectError::Io(refused)), Some("connection")),
+            (connect(ConnectError::Tls(bad_cert)), Some("connection")),
+            (
+                connect(ConnectError::ServerName("a b".into())),
+                Some("internal"),
+            ),
+            (
+                ProxyError::Timeout {
+                    server: "s:1".into(),
+                },
+                Some("timeout"),
+            ),
+            (
+                ProxyError::InvalidResponse {
+                    server: "s:1".into(),
+                },
+                Some("response_read"),
+            ),
+            (ProxyError::Misdirected, None),
+            (ProxyError::BodyTooLarge, None),
+        ] {
+            assert_eq!(e.upstream_kind(), kind, "{e}");
+        }
+    }
+
+    #[test]
+    fn misdirected_is_421_and_says_why() {
+        let e = ProxyError::Misdirected;
+        assert_eq!(e.status(), StatusCode::MISDIRECTED_REQUEST);
+        assert_eq!(e.to_string(), "host does not match the TLS server name");
+        assert_eq!(
+            ProxyError::NoSite { tls: true }.to_string(),
+            "no site for host"
+        );
+    }
 }

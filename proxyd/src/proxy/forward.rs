@@ -43,10 +43,10 @@ pub async fn forward(
 ) -> Result<Forwarded, ProxyError> {
     let https = up.scheme == Scheme::Https;
     let attempts = 1 + up.retries as usize;
-    let mut tried: Vec<usize> = Vec::with_capacity(attempts.min(4));
+    let mut tried = Tried::default();
     let mut last_err = None;
     while tried.len() < attempts {
-        let Some(i) = up.pick(client, &tried) else {
+        let Some(i) = up.pick(client, tried.as_slice()) else {
             break;
         };
         tried.push(i);
@@ -58,7 +58,11 @@ pub async fn forward(
         }
         server.requests.fetch_add(1, Ordering::Relaxed);
         server.active.fetch_add(1, Ordering::Relaxed);
-        match attempt(server, req, limits, https).await {
+        // Keep a copy to replay only when another server could take it.
+        let replay = (tried.len() < attempts && tried.len() < up.servers.len())
+            .then(|| replayable(&req))
+            .flatten();
+        match attempt(server, req, replay, limits, https).await {
             Ok((response, sender)) => {
                 up.observe(server, Ok(()));
                 let server = server.clone();
@@ -99,11 +103,11 @@ pub async fn forward(
 async fn attempt(
     server: &ServerState,
     mut req: Request<Body>,
+    replay: Option<Request<Body>>,
     limits: &Limits,
     https: bool,
 ) -> Result<(Response<Incoming>, Sender), AttemptError> {
     let mut pooled = server.pool.checkout();
-    let replay = replayable(&req);
     loop {
         let from_pool = pooled.is_some();
         let mut sender = match pooled.take() {
@@ -175,9 +179,54 @@ fn replayable(req: &Request<Body>) -> Option<Request<Body>> {
     Some(copy)
 }
 
+/// The servers a request has tried, kept on the stack for the usual small
+/// `retries` (no allocation per request); a longer list spills to the heap.
+#[derive(Default)]
+struct Tried {
+    inline: [usize; 8],
+    len: usize,
+    spill: Vec<usize>,
+}
+
+impl Tried {
+    fn push(&mut self, i: usize) {
+        if self.len < self.inline.len() {
+            self.inline[self.len] = i;
+        } else {
+            if self.spill.is_empty() {
+                self.spill.extend_from_slice(&self.inline);
+            }
+            self.spill.push(i);
+        }
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn as_slice(&self) -> &[usize] {
+        if self.len <= self.inline.len() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tried_spills_past_eight_in_order() {
+        let mut t = Tried::default();
+        for i in 0..20 {
+            t.push(i * 3);
+            assert_eq!(t.len(), i + 1);
+            assert_eq!(t.as_slice(), (0..=i).map(|k| k * 3).collect::<Vec<_>>());
+        }
+    }
 
     #[test]
     fn only_idempotent_bodiless_requests_are_replayable() {

@@ -25,29 +25,64 @@ pub static FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+/// The hop-by-hop headers of RFC 9110 §7.6.1 (plus `Proxy-Connection`).
+static HOP_BY_HOP: [&HeaderName; 7] = [
+    &header::CONNECTION,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+    &header::TE,
+    &header::TRAILER,
+    &header::TRANSFER_ENCODING,
+    &header::UPGRADE,
+];
+
 /// Removes hop-by-hop headers: `Connection` and every header it names, plus
 /// the fixed list of RFC 9110 §7.6.1.
+///
+/// Hot path: one pass over the names finds which fixed headers are present,
+/// so absent ones are never hashed, and the usual `Connection: keep-alive` /
+/// `close` tokens (not header names, or already in the list) allocate nothing.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
+    let mut named: Vec<HeaderName> = Vec::new();
+    for value in headers.get_all(header::CONNECTION) {
+        let Ok(value) = value.to_str() else { continue };
+        for token in value.split(',').map(str::trim) {
+            if token.is_empty()
+                || token.eq_ignore_ascii_case("close")
+                || token.eq_ignore_ascii_case("keep-alive")
+            {
+                continue;
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                named.push(name);
+            }
+        }
+    }
     for name in named {
         headers.remove(name);
     }
-    for name in [
-        &header::CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::TE,
-        &header::TRAILER,
-        &header::TRANSFER_ENCODING,
-        &header::UPGRADE,
-    ] {
-        headers.remove(name);
+    let mut present = 0u8;
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| *h == name) {
+            present |= 1 << i;
+        }
+    }
+    for (i, name) in HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << i) != 0 {
+            headers.remove(*name);
+        }
+    }
+}
+
+/// Removes a response's hop-by-hop headers but keeps its `Trailer`
+/// announcement: an HTTP/1.1 server (hyper included) sends only the trailer
+/// fields the response head announced, so without it the upstream's
+/// trailers would be dropped on the way to the client.
+pub fn remove_hop_by_hop_keeping_trailer(headers: &mut HeaderMap) {
+    let announced: Vec<HeaderValue> = headers.get_all(header::TRAILER).iter().cloned().collect();
+    remove_hop_by_hop(headers);
+    for value in announced {
+        headers.append(header::TRAILER, value);
     }
 }
 
@@ -71,6 +106,8 @@ pub fn is_trusted(peer: IpAddr, trusted: &[IpNet]) -> bool {
 pub struct Forwarding<'a> {
     /// The TCP peer.
     pub peer: IpAddr,
+    /// The peer address as a header value (made once per connection).
+    pub peer_value: &'a HeaderValue,
     /// Whether the peer's own forwarding headers are believed.
     pub trusted: bool,
     /// `https` or `http`.
@@ -88,28 +125,22 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
     if !fwd.trusted {
         headers.remove(&FORWARDED);
     }
-    let peer = fwd.peer.to_string();
-    let xff = if fwd.trusted {
-        let prior: Vec<&str> = headers
+    let prior: Option<String> = if fwd.trusted {
+        let values: Vec<&str> = headers
             .get_all(&X_FORWARDED_FOR)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        if prior.is_empty() {
-            peer.clone()
-        } else {
-            format!("{}, {peer}", prior.join(", "))
-        }
+        (!values.is_empty()).then(|| format!("{}, {}", values.join(", "), fwd.peer))
     } else {
-        peer.clone()
+        None
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
-    }
+    let xff = prior
+        .and_then(|chain| HeaderValue::from_str(&chain).ok())
+        .unwrap_or_else(|| fwd.peer_value.clone());
+    headers.insert(X_FORWARDED_FOR.clone(), xff);
     if !(fwd.trusted && headers.contains_key(&X_REAL_IP)) {
-        if let Ok(v) = HeaderValue::from_str(&peer) {
-            headers.insert(X_REAL_IP.clone(), v);
-        }
+        headers.insert(X_REAL_IP.clone(), fwd.peer_value.clone());
     }
     if !(fwd.trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
         headers.insert(
@@ -145,14 +176,29 @@ fn remove_aliases(headers: &mut HeaderMap) {
         .keys()
         .filter(|k| k.as_str().contains('_'))
         .filter(|k| {
-            let folded = k.as_str().replace('_', "-");
-            managed.iter().any(|m| m.as_str() == folded)
+            managed
+                .iter()
+                .any(|m| same_but_underscores(k.as_str(), m.as_str()))
         })
         .cloned()
         .collect();
     for name in aliases {
         headers.remove(name);
     }
+}
+
+/// Whether `name` is `managed` with some `-` written as `_`.
+fn same_but_underscores(name: &str, managed: &str) -> bool {
+    name.len() == managed.len()
+        && name
+            .bytes()
+            .zip(managed.bytes())
+            .all(|(a, b)| a == b || (a == b'_' && b == b'-'))
+}
+
+/// `ip` as a header value, e.g. `127.0.0.1` or `::1`.
+pub fn ip_value(ip: IpAddr) -> HeaderValue {
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Returns the request id: the incoming `X-Request-Id` if it is sane (1–128
@@ -168,8 +214,15 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
             return v.clone();
         }
     }
-    let id = format!("{:032x}", fastrand::u128(..));
-    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    // 32 lowercase hex digits, written on the stack: no `format!`.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut n = fastrand::u128(..);
+    let mut id = [0u8; 32];
+    for b in id.iter_mut().rev() {
+        *b = HEX[(n & 0xf) as usize];
+        n >>= 4;
+    }
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Applies a route's `set` and `remove` rules.
@@ -212,8 +265,10 @@ mod tests {
         h.insert("x_real_ip", HeaderValue::from_static("6.6.6.6"));
         h.insert("x-request_id", HeaderValue::from_static("x"));
         h.insert("x_other", HeaderValue::from_static("kept"));
+        let peer_value = HeaderValue::from_static("10.0.0.1");
         let fwd = Forwarding {
             peer: "10.0.0.1".parse().unwrap(),
+            peer_value: &peer_value,
             trusted: false,
             proto: "http",
             host: None,
@@ -245,8 +300,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(X_FORWARDED_FOR.clone(), HeaderValue::from_static("6.6.6.6"));
         h.insert(X_FORWARDED_HOST.clone(), HeaderValue::from_static("evil"));
+        let peer_value = HeaderValue::from_static("10.0.0.1");
         let fwd = Forwarding {
             peer: "10.0.0.1".parse().unwrap(),
+            peer_value: &peer_value,
             trusted: false,
             proto: "http",
             host: Some(&host),

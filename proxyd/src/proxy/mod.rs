@@ -49,6 +49,22 @@ pub struct ConnInfo {
     pub tls: bool,
     /// The TLS server name the client asked for, if any.
     pub sni: Option<Arc<str>>,
+    /// The client address as a header value, made once per connection for
+    /// `X-Forwarded-For` / `X-Real-IP`.
+    pub peer_value: HeaderValue,
+}
+
+impl ConnInfo {
+    /// What a connection accepted on `listen` from `peer` knows of itself.
+    pub fn new(listen: SocketAddr, peer: SocketAddr, tls: bool, sni: Option<Arc<str>>) -> Self {
+        ConnInfo {
+            listen,
+            peer,
+            tls,
+            sni,
+            peer_value: headers::ip_value(peer.ip()),
+        }
+    }
 }
 
 /// Fields of the access log line gathered along the way, and the
@@ -58,7 +74,7 @@ struct Outcome {
     listener: Option<Arc<str>>,
     site: Option<Arc<str>>,
     upstream: Option<Arc<str>>,
-    server: Option<String>,
+    server: Option<Arc<crate::upstream::ServerState>>,
     error: Option<String>,
     in_flight: Option<InFlight>,
 }
@@ -236,11 +252,11 @@ async fn answer(
         }
         None => listener.hosts.default_site(),
     };
-    // No domain fronting: Host must route to the site the SNI chose.
-    if crate::tls::front::misdirected(listener, conn, site_idx) {
-        return Err(ProxyError::NoSite { tls: true });
-    }
-    let site = site_idx.map(|i| &snap.sites[i]);
+    // No domain fronting: Host must route to the site the SNI chose. The
+    // 421 is a routing outcome, reported after the limits (of [defaults]:
+    // no site serves the request), like a Host no site claims.
+    let misdirected = crate::tls::front::misdirected(listener, conn, site_idx);
+    let site = site_idx.filter(|_| !misdirected).map(|i| &snap.sites[i]);
     outcome.site = site.map(|s| s.name.clone());
     let limits = site.map_or(&snap.config.defaults, |s| &s.limits);
     validate::check(&req, limits.max_header_size)?;
@@ -252,6 +268,9 @@ async fn answer(
         }
     }
 
+    if misdirected {
+        return Err(ProxyError::Misdirected);
+    }
     let site = site.ok_or(ProxyError::NoSite { tls: conn.tls })?;
     let route_idx = site
         .table
@@ -308,7 +327,7 @@ async fn answer(
             if let Some(load) = &load {
                 load.observe(asked.elapsed());
             }
-            outcome.server = Some(fwd.server.address.clone());
+            outcome.server = Some(fwd.server.clone());
             let mut response = fwd.response;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some(client) = client_upgrade else {
@@ -330,7 +349,7 @@ async fn answer(
                 return Ok(Response::from_parts(parts, Body::Empty));
             }
             let (mut parts, body) = response.into_parts();
-            headers::remove_hop_by_hop(&mut parts.headers);
+            headers::remove_hop_by_hop_keeping_trailer(&mut parts.headers);
             headers::apply_rules(&mut parts.headers, &route.response_headers);
             Ok(Response::from_parts(parts, Body::Stream(body)))
         }

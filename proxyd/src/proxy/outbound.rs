@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::uri::PathAndQuery;
 use http::{header, HeaderValue, Request, Uri, Version};
 use http_body::Body as _;
 use hyper::body::Incoming;
@@ -64,6 +65,7 @@ pub(super) async fn request(
         &mut parts.headers,
         &headers::Forwarding {
             peer: cx.conn.peer.ip(),
+            peer_value: &cx.conn.peer_value,
             trusted,
             proto: if cx.conn.tls { "https" } else { "http" },
             host: host.as_ref(),
@@ -108,21 +110,28 @@ pub(super) async fn request(
 }
 
 /// The path and query to send upstream, with the route prefix removed when
-/// `strip_prefix` is set (the result always starts with `/`).
+/// `strip_prefix` is set (the result always starts with `/`). Without
+/// `strip_prefix` the client's path-and-query is reused as is (a reference
+/// count, not a copy or a re-parse).
 fn origin_form(uri: &Uri, route: &Route) -> Result<Uri, ProxyError> {
+    if !route.strip_prefix {
+        let mut parts = http::uri::Parts::default();
+        parts.path_and_query = Some(
+            uri.path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+        );
+        return Uri::from_parts(parts)
+            .map_err(|_| ProxyError::BadRequest("invalid request target"));
+    }
     let path = uri.path();
-    let query = uri.query();
-    let path = if route.strip_prefix {
-        let rest = path.strip_prefix(route.path.as_str()).unwrap_or(path);
-        if rest.starts_with('/') {
-            Cow::Borrowed(rest)
-        } else {
-            Cow::Owned(format!("/{rest}"))
-        }
+    let rest = path.strip_prefix(route.path.as_str()).unwrap_or(path);
+    let path = if rest.starts_with('/') {
+        Cow::Borrowed(rest)
     } else {
-        Cow::Borrowed(path)
+        Cow::Owned(format!("/{rest}"))
     };
-    let pq = match query {
+    let pq = match uri.query() {
         Some(q) => format!("{path}?{q}"),
         None => path.into_owned(),
     };

@@ -5,6 +5,7 @@
 //! sites, so routing stays flat as the number of sites grows. Paths match by
 //! plain string prefix, longest first, as nginx `location /prefix` does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::config::HostPattern;
@@ -65,8 +66,10 @@ impl HostTable {
 
 /// Turns a Host header or `:authority` into the form the table is keyed by:
 /// port removed, lowercase, trailing dot removed. Returns `None` for values
-/// that are not a plausible host (empty, bad characters).
-pub fn normalize_host(raw: &str) -> Option<String> {
+/// that are not a plausible host (empty, bad characters). Borrows when the
+/// host is already in that form (the usual case), so routing allocates
+/// nothing.
+pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
     let raw = raw.trim();
     let host = if let Some(rest) = raw.strip_prefix('[') {
         // [v6]:port
@@ -87,7 +90,11 @@ pub fn normalize_host(raw: &str) -> Option<String> {
     {
         return None;
     }
-    Some(host.to_ascii_lowercase())
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(host.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(host))
+    }
 }
 
 /// Path prefix → route index, longest prefix first.

@@ -54,7 +54,10 @@ async fn handshake(
 ) -> std::io::Result<Option<(TlsStream<TcpStream>, Option<Arc<str>>)>> {
     let start = LazyConfigAcceptor::new(Acceptor::default(), stream).await?;
     let hello = start.client_hello();
-    let sni: Option<Arc<str>> = hello.server_name().and_then(normalize_host).map(Arc::from);
+    let sni: Option<Arc<str>> = hello
+        .server_name()
+        .and_then(normalize_host)
+        .map(|h| Arc::from(h.as_ref()));
     let acme_validation = hello
         .alpn()
         .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));

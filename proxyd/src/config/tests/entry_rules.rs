@@ -163,7 +163,7 @@ fn health_checks() {
     let (c, warnings) = valid(&src);
     assert_eq!(
         warnings,
-        ["t.toml:11:11: health_check.timeout of upstream \"api\" (2s) is longer than the interval (1s): checks of one server will overlap"]
+        ["t.toml:11:11: health_check.timeout of upstream \"api\" (2s) is longer than the interval (1s): checks never overlap, so a server that does not answer is checked only once per timeout"]
     );
     let hc = c.upstreams[0].health_check.clone();
     assert_eq!(

@@ -91,7 +91,7 @@ pub(super) fn upstreams(r: &mut Report<'_>, entries: &[Entry<FileUpstream>]) -> 
             if timeout > interval {
                 r.warn(
                     hc.timeout.as_ref().map_or(span, |t| t.span()),
-                    format!("{} ({timeout:?}) is longer than the interval ({interval:?}): checks of one server will overlap", what("timeout")),
+                    format!("{} ({timeout:?}) is longer than the interval ({interval:?}): checks never overlap, so a server that does not answer is checked only once per timeout", what("timeout")),
                 );
             }
             HealthCheck {
