@@ -32,11 +32,14 @@ use hyper::body::Incoming;
 use crate::body::{Body, Tally};
 use crate::config::Limits;
 use crate::limit::{rate::Verdict, InFlight, ListenerLoad};
-use crate::metrics::{self, ListenerLabels, Name, RequestLabels, SiteLabels, UpstreamErrorLabels};
+use crate::metrics::{
+    self, ListenerHandles, ListenerLabels, Name, RequestLabels, SiteLabels, UpstreamErrorLabels,
+};
 use crate::snapshot::{routing, Action, ListenerRoutes, Snapshot};
 use crate::state::Shared;
 use access::{ClientBody, Record};
 use error::ProxyError;
+use prometheus_client::metrics::counter::Counter;
 
 /// What a connection knows about itself, shared by its requests.
 #[derive(Debug)]
@@ -73,6 +76,9 @@ impl ConnInfo {
 struct Outcome {
     listener: Option<Arc<str>>,
     site: Option<Arc<str>>,
+    /// The listener's metric handles and the site's index, once known.
+    handles: Option<Arc<ListenerHandles>>,
+    site_idx: Option<usize>,
     upstream: Option<Arc<str>>,
     server: Option<Arc<crate::upstream::ServerState>>,
     error: Option<String>,
@@ -123,13 +129,7 @@ pub async fn handle(
     resp.headers_mut()
         .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
     shared.requests_total.fetch_add(1, Ordering::Relaxed);
-    record_metrics(&shared, &outcome, resp.status().as_u16(), started);
-
-    let sent = shared
-        .metrics
-        .bytes_sent
-        .get_or_create(&listener_labels(&outcome))
-        .clone();
+    let sent = record_metrics(&shared, &outcome, resp.status().as_u16(), started);
     let record = line.map(|line| {
         Box::new(Record {
             started,
@@ -160,11 +160,19 @@ fn listener_labels(outcome: &Outcome) -> ListenerLabels {
     }
 }
 
-fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) {
+/// Counts the request and its duration, and returns the counter of bytes
+/// sent to the client. Through the snapshot's handles when the listener is
+/// known (the usual case: no label hashing); by label set otherwise.
+fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) -> Counter {
+    let m = &shared.metrics;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(h) = &outcome.handles {
+        m.record_request(h, outcome.site_idx, status, seconds);
+        return h.bytes_sent.clone();
+    }
     let unknown = || Name(Arc::from("-"));
     let listener = outcome.listener.clone().map_or_else(unknown, Name);
     let site = outcome.site.clone().map_or_else(unknown, Name);
-    let m = &shared.metrics;
     m.requests
         .get_or_create(&RequestLabels {
             listener: listener.clone(),
@@ -174,7 +182,10 @@ fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Inst
         .inc();
     m.request_duration
         .get_or_create(&SiteLabels { listener, site })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(seconds);
+    m.bytes_sent
+        .get_or_create(&listener_labels(outcome))
+        .clone()
 }
 
 /// The request fields the access log needs, copied before the request is
@@ -229,6 +240,7 @@ async fn answer(
         return Err(ProxyError::NoSite { tls: conn.tls });
     };
     outcome.listener = Some(listener.name.clone());
+    outcome.handles = Some(listener.metrics.clone());
 
     if listener.health_path.as_deref() == Some(req.uri().path()) {
         let mut resp = Response::new(Body::full("ok\n"));
@@ -258,6 +270,7 @@ async fn answer(
     let misdirected = crate::tls::front::misdirected(listener, conn, site_idx);
     let site = site_idx.filter(|_| !misdirected).map(|i| &snap.sites[i]);
     outcome.site = site.map(|s| s.name.clone());
+    outcome.site_idx = site_idx;
     let limits = site.map_or(&snap.config.defaults, |s| &s.limits);
     validate::check(&req, limits.max_header_size)?;
 
@@ -306,11 +319,7 @@ async fn answer(
         Action::Upstream(up) => {
             outcome.upstream = Some(up.name.clone());
             let client_upgrade = upgrade::requested(&req).then(|| hyper::upgrade::on(&mut req));
-            let received = shared
-                .metrics
-                .bytes_received
-                .get_or_create(&listener_labels(outcome))
-                .clone();
+            let received = listener.metrics.bytes_received.clone();
             let ctx = outbound::Context {
                 conn,
                 site,
