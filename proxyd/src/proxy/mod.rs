@@ -112,7 +112,7 @@ pub async fn handle(
         Ok(resp) => resp,
         Err(e) => {
             if let (Some(kind), Some(upstream)) = (e.upstream_kind(), &outcome.upstream) {
-                tracing::debug!(kind, error = %error_chain(&e), "upstream error");
+                tracing::debug!(kind, error = %crate::logging::chain(&e), "upstream error");
                 shared
                     .metrics
                     .upstream_errors
@@ -122,7 +122,7 @@ pub async fn handle(
                     })
                     .inc();
             }
-            outcome.error = Some(error_chain(&e));
+            outcome.error = Some(crate::logging::chain(&e));
             e.response()
         }
     };
@@ -205,17 +205,6 @@ impl RequestLine {
             path: req.uri().path().to_string(),
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// The Host as sent: `:authority` for HTTP/2 and absolute-form, else `Host`.
