@@ -23,3 +23,16 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Text => builder.with_ansi(false).try_init(),
     };
 }
+
+/// An error and its causes on one line, `error: cause: cause`, the way every
+/// log line and startup message shows one.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

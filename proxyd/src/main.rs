@@ -73,15 +73,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let mut msg = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                msg.push_str(": ");
-                msg.push_str(&c.to_string());
-                cause = c.source();
-            }
             // One line naming the culprit (the logs already went to stderr).
-            eprintln!("proxyd: {msg}");
+            eprintln!("proxyd: {}", proxyd::logging::chain(&e));
             ExitCode::from(e.exit_code())
         }
     }

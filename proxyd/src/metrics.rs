@@ -7,7 +7,7 @@
 //! process, so counters survive reloads.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use prometheus_client::encoding::{text, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
@@ -374,6 +374,95 @@ fn to_prometheus_text(open_metrics: &str, families: &[FamilyInfo]) -> String {
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind.as_str());
     }
     out
+}
+
+/// The metric handles one listener's requests use, resolved once per config
+/// generation (`Snapshot::build`) so the request path bumps counters
+/// without hashing label sets. Per-site handles are created on a site's
+/// first request, so thousands of quiet sites add no series.
+#[derive(Debug)]
+pub struct ListenerHandles {
+    listener: Name,
+    /// `proxyd_bytes_sent_total{listener}`.
+    pub bytes_sent: Counter,
+    /// `proxyd_bytes_received_total{listener}`.
+    pub bytes_received: Counter,
+    /// Indexed like `Snapshot::sites`.
+    sites: Vec<SiteHandles>,
+    /// Requests that matched no site.
+    no_site: SiteHandles,
+}
+
+#[derive(Debug)]
+struct SiteHandles {
+    site: Name,
+    /// By status class: 1xx … 5xx.
+    requests: [OnceLock<Counter>; 5],
+    duration: OnceLock<Histogram>,
+}
+
+impl SiteHandles {
+    fn new(site: Name) -> Self {
+        SiteHandles {
+            site,
+            requests: Default::default(),
+            duration: OnceLock::new(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Handles for `listener`, whose sites are `sites` (in snapshot order).
+    pub fn listener_handles(&self, listener: &Arc<str>, sites: &[Arc<str>]) -> ListenerHandles {
+        let labels = ListenerLabels {
+            listener: Name(listener.clone()),
+        };
+        ListenerHandles {
+            listener: labels.listener.clone(),
+            bytes_sent: self.bytes_sent.get_or_create(&labels).clone(),
+            bytes_received: self.bytes_received.get_or_create(&labels).clone(),
+            sites: sites
+                .iter()
+                .map(|s| SiteHandles::new(Name(s.clone())))
+                .collect(),
+            no_site: SiteHandles::new(Name(Arc::from("-"))),
+        }
+    }
+
+    /// Counts one answered request of `site` (an index into the snapshot's
+    /// sites, `None` when none matched) and observes its duration.
+    pub fn record_request(
+        &self,
+        h: &ListenerHandles,
+        site: Option<usize>,
+        status: u16,
+        seconds: f64,
+    ) {
+        let s = site.and_then(|i| h.sites.get(i)).unwrap_or(&h.no_site);
+        let class = status_class(status);
+        let idx = usize::from(class.as_bytes()[0] - b'1').min(4);
+        s.requests[idx]
+            .get_or_init(|| {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        listener: h.listener.clone(),
+                        site: s.site.clone(),
+                        status: class,
+                    })
+                    .clone()
+            })
+            .inc();
+        s.duration
+            .get_or_init(|| {
+                self.request_duration
+                    .get_or_create(&SiteLabels {
+                        listener: h.listener.clone(),
+                        site: s.site.clone(),
+                    })
+                    .clone()
+            })
+            .observe(seconds);
+    }
 }
 
 /// `2xx`, `4xx`, … for a status code.

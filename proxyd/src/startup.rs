@@ -77,7 +77,8 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     // Shared state.
     let registry = Registry::default();
     let config = Arc::new(loaded.config);
-    let snapshot = Snapshot::build(config.clone(), loaded.sha256, 1, &registry)?;
+    let metrics = Metrics::default();
+    let snapshot = Snapshot::build(config.clone(), loaded.sha256, 1, &registry, &metrics)?;
     let shared = Arc::new(Shared {
         snapshot: ArcSwap::from_pointee(snapshot),
         registry,
@@ -92,7 +93,7 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
         last_reload: Mutex::new(None),
         listeners: ListenerSet::default(),
         shutdown: Shutdown::default(),
-        metrics: Metrics::default(),
+        metrics,
         limits: Default::default(),
         tls: crate::tls::Tls::default(),
     });

@@ -68,7 +68,7 @@ pub async fn serve<G: Send + 'static>(
     let (mut server_io, server) = match connect(&up, peer.ip(), timeout).await {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!(listener = %labels.listener.0, upstream = %up.name, %peer, "tcp connection refused: {}", chain(&e));
+            tracing::warn!(listener = %labels.listener.0, upstream = %up.name, %peer, "tcp connection refused: {}", crate::logging::chain(&e));
             return;
         }
     };
@@ -121,23 +121,11 @@ async fn connect(
             source,
         };
         up.observe(server, Err(&e));
-        tracing::debug!(upstream = %up.name, server = %server.address, error = %chain(&e), "tcp connect failed");
+        tracing::debug!(upstream = %up.name, server = %server.address, error = %crate::logging::chain(&e), "tcp connect failed");
         last = Some(e);
     }
     Err(last.map_or_else(
         || TcpError::NoHealthyServer(up.name.clone()),
         TcpError::Connect,
     ))
-}
-
-/// `error: cause: cause`, on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

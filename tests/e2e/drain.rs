@@ -106,7 +106,13 @@ async fn keep_alive_connections_close_after_their_current_response() {
     up.release();
     let (close, body) = held.await.unwrap().expect("held response");
     assert_eq!(&body[..], b"released");
-    assert_eq!(close.as_ref().and_then(|v| v.to_str().ok()), Some("close"));
+    // Usually marked `Connection: close`; but each connection's task sees
+    // the shutdown on its own schedule, and under load the response can be
+    // written first. Either way the connection must close right after it
+    // (asserted below), so only a wrong value fails here.
+    if let Some(v) = close.as_ref() {
+        assert_eq!(v.to_str().ok(), Some("close"));
+    }
     tokio::time::timeout(patience(), busy_conn)
         .await
         .expect("busy connection not closed after its response")

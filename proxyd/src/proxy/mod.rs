@@ -32,11 +32,14 @@ use hyper::body::Incoming;
 use crate::body::{Body, Tally};
 use crate::config::Limits;
 use crate::limit::{rate::Verdict, InFlight, ListenerLoad};
-use crate::metrics::{self, ListenerLabels, Name, RequestLabels, SiteLabels, UpstreamErrorLabels};
+use crate::metrics::{
+    self, ListenerHandles, ListenerLabels, Name, RequestLabels, SiteLabels, UpstreamErrorLabels,
+};
 use crate::snapshot::{routing, Action, ListenerRoutes, Snapshot};
 use crate::state::Shared;
 use access::{ClientBody, Record};
 use error::ProxyError;
+use prometheus_client::metrics::counter::Counter;
 
 /// What a connection knows about itself, shared by its requests.
 #[derive(Debug)]
@@ -73,6 +76,9 @@ impl ConnInfo {
 struct Outcome {
     listener: Option<Arc<str>>,
     site: Option<Arc<str>>,
+    /// The listener's metric handles and the site's index, once known.
+    handles: Option<Arc<ListenerHandles>>,
+    site_idx: Option<usize>,
     upstream: Option<Arc<str>>,
     server: Option<Arc<crate::upstream::ServerState>>,
     error: Option<String>,
@@ -106,7 +112,7 @@ pub async fn handle(
         Ok(resp) => resp,
         Err(e) => {
             if let (Some(kind), Some(upstream)) = (e.upstream_kind(), &outcome.upstream) {
-                tracing::debug!(kind, error = %error_chain(&e), "upstream error");
+                tracing::debug!(kind, error = %crate::logging::chain(&e), "upstream error");
                 shared
                     .metrics
                     .upstream_errors
@@ -116,20 +122,14 @@ pub async fn handle(
                     })
                     .inc();
             }
-            outcome.error = Some(error_chain(&e));
+            outcome.error = Some(crate::logging::chain(&e));
             e.response()
         }
     };
     resp.headers_mut()
         .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
     shared.requests_total.fetch_add(1, Ordering::Relaxed);
-    record_metrics(&shared, &outcome, resp.status().as_u16(), started);
-
-    let sent = shared
-        .metrics
-        .bytes_sent
-        .get_or_create(&listener_labels(&outcome))
-        .clone();
+    let sent = record_metrics(&shared, &outcome, resp.status().as_u16(), started);
     let record = line.map(|line| {
         Box::new(Record {
             started,
@@ -160,11 +160,19 @@ fn listener_labels(outcome: &Outcome) -> ListenerLabels {
     }
 }
 
-fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) {
+/// Counts the request and its duration, and returns the counter of bytes
+/// sent to the client. Through the snapshot's handles when the listener is
+/// known (the usual case: no label hashing); by label set otherwise.
+fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Instant) -> Counter {
+    let m = &shared.metrics;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(h) = &outcome.handles {
+        m.record_request(h, outcome.site_idx, status, seconds);
+        return h.bytes_sent.clone();
+    }
     let unknown = || Name(Arc::from("-"));
     let listener = outcome.listener.clone().map_or_else(unknown, Name);
     let site = outcome.site.clone().map_or_else(unknown, Name);
-    let m = &shared.metrics;
     m.requests
         .get_or_create(&RequestLabels {
             listener: listener.clone(),
@@ -174,7 +182,10 @@ fn record_metrics(shared: &Shared, outcome: &Outcome, status: u16, started: Inst
         .inc();
     m.request_duration
         .get_or_create(&SiteLabels { listener, site })
-        .observe(started.elapsed().as_secs_f64());
+        .observe(seconds);
+    m.bytes_sent
+        .get_or_create(&listener_labels(outcome))
+        .clone()
 }
 
 /// The request fields the access log needs, copied before the request is
@@ -194,17 +205,6 @@ impl RequestLine {
             path: req.uri().path().to_string(),
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// The Host as sent: `:authority` for HTTP/2 and absolute-form, else `Host`.
@@ -229,6 +229,7 @@ async fn answer(
         return Err(ProxyError::NoSite { tls: conn.tls });
     };
     outcome.listener = Some(listener.name.clone());
+    outcome.handles = Some(listener.metrics.clone());
 
     if listener.health_path.as_deref() == Some(req.uri().path()) {
         let mut resp = Response::new(Body::full("ok\n"));
@@ -258,6 +259,7 @@ async fn answer(
     let misdirected = crate::tls::front::misdirected(listener, conn, site_idx);
     let site = site_idx.filter(|_| !misdirected).map(|i| &snap.sites[i]);
     outcome.site = site.map(|s| s.name.clone());
+    outcome.site_idx = site_idx;
     let limits = site.map_or(&snap.config.defaults, |s| &s.limits);
     validate::check(&req, limits.max_header_size)?;
 
@@ -306,11 +308,7 @@ async fn answer(
         Action::Upstream(up) => {
             outcome.upstream = Some(up.name.clone());
             let client_upgrade = upgrade::requested(&req).then(|| hyper::upgrade::on(&mut req));
-            let received = shared
-                .metrics
-                .bytes_received
-                .get_or_create(&listener_labels(outcome))
-                .clone();
+            let received = listener.metrics.bytes_received.clone();
             let ctx = outbound::Context {
                 conn,
                 site,

@@ -106,6 +106,7 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
         loaded.sha256,
         old.generation + 1,
         &shared.registry,
+        &shared.metrics,
     )
     .map_err(|e| fail(e.to_string()))?;
     // TLS: load the new config's certificates before the swap; a failure

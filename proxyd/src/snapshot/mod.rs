@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 
 use crate::config::{self, Config, HeaderRules, Limits, RouteAction};
+use crate::metrics::{ListenerHandles, Metrics};
 use crate::upstream::{Registry, Upstream};
 use routing::{HostTable, RouteTable};
 
@@ -48,6 +49,8 @@ pub struct ListenerRoutes {
     pub hosts: HostTable,
     /// Answered 200 on this listener before routing, if set.
     pub health_path: Option<String>,
+    /// Metric handles of this listener (shared by its addresses).
+    pub metrics: Arc<ListenerHandles>,
 }
 
 /// A site compiled for routing.
@@ -109,12 +112,13 @@ pub struct BuildError(String);
 
 impl Snapshot {
     /// Compiles `config` as generation `generation`, taking upstream server
-    /// state from `registry`.
+    /// state from `registry` and metric handles from `metrics`.
     pub fn build(
         config: Arc<Config>,
         sha256: String,
         generation: u64,
         registry: &Registry,
+        metrics: &Metrics,
     ) -> Result<Snapshot, BuildError> {
         let upstreams: HashMap<String, Arc<Upstream>> = config
             .upstreams
@@ -137,6 +141,7 @@ impl Snapshot {
             });
         }
 
+        let site_names: Vec<Arc<str>> = sites.iter().map(|s| s.name.clone()).collect();
         let mut listeners = HashMap::new();
         for l in &config.listeners {
             let mut hosts = HostTable::default();
@@ -148,6 +153,7 @@ impl Snapshot {
                 }
             }
             let name: Arc<str> = l.name.as_str().into();
+            let handles = Arc::new(metrics.listener_handles(&name, &site_names));
             for addr in l.http.iter().chain(l.https.iter()) {
                 listeners.insert(
                     *addr,
@@ -155,6 +161,7 @@ impl Snapshot {
                         name: name.clone(),
                         hosts: hosts.clone(),
                         health_path: l.health_path.clone(),
+                        metrics: handles.clone(),
                     },
                 );
             }

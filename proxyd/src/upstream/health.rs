@@ -165,7 +165,7 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
     };
     let mut sender = connect(&server.host, server.port, server.tls, check.timeout)
         .await
-        .map_err(|e| chain(&e))?;
+        .map_err(|e| crate::logging::chain(&e))?;
     let mut req = Request::get(path.as_str())
         .body(Body::Empty)
         .map_err(|e| format!("invalid check path: {e}"))?;
@@ -178,25 +178,16 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
         HeaderValue::from_static("proxyd-health-check"),
     );
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    let resp = sender.send_request(req).await.map_err(|e| chain(&e))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| crate::logging::chain(&e))?;
     let status = resp.status();
     if status.is_success() || status.is_redirection() {
         Ok(())
     } else {
         Err(format!("status {}", status.as_u16()))
     }
-}
-
-/// `error: cause: cause`, on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// Counts one check result and flips the verdict at a threshold.
