@@ -612,3 +612,11 @@ fn narrow_terminals_wrap_tables_within_the_width() {
         r.stdout
     );
 }
+
+#[test]
+fn uptime_under_a_second_is_not_shown_as_zero_milliseconds() {
+    let fake =
+        FakeDaemon::always(&status(1, true).replace("\"uptime_secs\":3725", "\"uptime_secs\":0"));
+    let r = run(ctl(&fake.socket).arg("status")).expect(0);
+    assert!(r.stdout.contains("uptime:       <1s\n"), "{}", r.stdout);
+}

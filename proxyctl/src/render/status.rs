@@ -71,7 +71,12 @@ fn header(report: &StatusReport, out: &Output<'_>, now: SystemTime) -> String {
         ("pid", report.pid.to_string()),
         (
             "uptime",
-            compact_duration(Duration::from_secs(report.uptime_secs)),
+            // Whole seconds from the daemon: 0 means "under a second", not 0 ms.
+            if report.uptime_secs == 0 {
+                "<1s".to_string()
+            } else {
+                compact_duration(Duration::from_secs(report.uptime_secs))
+            },
         ),
         ("state", state),
         ("config", config.path.clone()),
