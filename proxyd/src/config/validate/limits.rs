@@ -34,7 +34,7 @@ pub(super) fn defaults(r: &mut Report<'_>, e: &Entry<FileLimits>) -> Limits {
 
 /// `own` values over `base`; `who` names the owner in messages.
 pub(super) fn resolve(r: &mut Report<'_>, own: &FileLimits, base: &Limits, who: &str) -> Limits {
-    let what = |key: &str| format!("{key} of {who}");
+    let what = |key: &'static str| move || format!("{key} of {who}");
     let rate_limit = match &own.rate_limit {
         None => base.rate_limit,
         Some(rl) => {
@@ -44,14 +44,14 @@ pub(super) fn resolve(r: &mut Report<'_>, own: &FileLimits, base: &Limits, who: 
                 rl.per_second.as_ref(),
                 1,
                 1,
-                &what("rate_limit.per_second"),
+                what("rate_limit.per_second"),
             );
             let burst = count(
                 r,
                 rl.burst.as_ref(),
                 per_second,
                 1,
-                &what("rate_limit.burst"),
+                what("rate_limit.burst"),
             );
             Some(RateLimit { per_second, burst })
         }
@@ -80,14 +80,14 @@ pub(super) fn resolve(r: &mut Report<'_>, own: &FileLimits, base: &Limits, who: 
         r,
         own.max_header_size.as_ref(),
         base.max_header_size as u64,
-        &what("max_header_size"),
+        what("max_header_size"),
     );
     let max_in_flight = int_in(
         r,
         own.max_in_flight.as_ref(),
         base.max_in_flight as u64,
         (0, u32::MAX.into()),
-        &what("max_in_flight"),
+        what("max_in_flight"),
     );
     let shed_latency_target = match &own.shed_latency_target {
         None => base.shed_latency_target,
@@ -99,31 +99,31 @@ pub(super) fn resolve(r: &mut Report<'_>, own: &FileLimits, base: &Limits, who: 
             r,
             own.max_body_size.as_ref(),
             base.max_body_size,
-            &what("max_body_size"),
+            what("max_body_size"),
         ),
         connect_timeout: nonzero_duration(
             r,
             own.connect_timeout.as_ref(),
             base.connect_timeout,
-            &what("connect_timeout"),
+            what("connect_timeout"),
         ),
         request_timeout: nonzero_duration(
             r,
             own.request_timeout.as_ref(),
             base.request_timeout,
-            &what("request_timeout"),
+            what("request_timeout"),
         ),
         idle_timeout: nonzero_duration(
             r,
             own.idle_timeout.as_ref(),
             base.idle_timeout,
-            &what("idle_timeout"),
+            what("idle_timeout"),
         ),
         header_read_timeout: nonzero_duration(
             r,
             own.header_read_timeout.as_ref(),
             base.header_read_timeout,
-            &what("header_read_timeout"),
+            what("header_read_timeout"),
         ),
         max_header_size: usize::try_from(max_header_size).unwrap_or(base.max_header_size),
         rate_limit,

@@ -10,6 +10,31 @@ use std::time::Duration;
 use crate::config::file::{Entry, SDur, SInt, SSize, SStr};
 use crate::config::report::Report;
 
+/// What a value is called in a message ("connect_timeout of site \"app\"").
+/// Rendered only when there is something to report: validating thousands of
+/// sites must not format thousands of labels that no message uses.
+pub(super) trait What {
+    fn text(&self) -> String;
+}
+
+impl What for &str {
+    fn text(&self) -> String {
+        (*self).to_string()
+    }
+}
+
+impl What for &String {
+    fn text(&self) -> String {
+        (*self).clone()
+    }
+}
+
+impl<F: Fn() -> String> What for F {
+    fn text(&self) -> String {
+        self()
+    }
+}
+
 /// `Some(&value)` of a required key, or an error at the entry.
 pub(super) fn required<'a, T, U>(
     r: &mut Report<'_>,
@@ -25,15 +50,15 @@ pub(super) fn required<'a, T, U>(
 }
 
 /// A duration that must not be zero.
-pub(super) fn nonzero_duration(
+pub(super) fn nonzero_duration<W: What>(
     r: &mut Report<'_>,
     value: Option<&SDur>,
     default: Duration,
-    what: &str,
+    what: W,
 ) -> Duration {
     match value {
         Some(v) if v.get_ref().0.is_zero() => {
-            r.error(v.span(), format!("{what} must be greater than 0"));
+            r.error(v.span(), format!("{} must be greater than 0", what.text()));
             default
         }
         Some(v) => v.get_ref().0,
@@ -42,15 +67,15 @@ pub(super) fn nonzero_duration(
 }
 
 /// A size that must not be zero.
-pub(super) fn nonzero_size(
+pub(super) fn nonzero_size<W: What>(
     r: &mut Report<'_>,
     value: Option<&SSize>,
     default: u64,
-    what: &str,
+    what: W,
 ) -> u64 {
     match value {
         Some(v) if v.get_ref().0 == 0 => {
-            r.error(v.span(), format!("{what} must be greater than 0"));
+            r.error(v.span(), format!("{} must be greater than 0", what.text()));
             default
         }
         Some(v) => v.get_ref().0,
@@ -59,12 +84,12 @@ pub(super) fn nonzero_size(
 }
 
 /// An integer within `min..=max`.
-pub(super) fn int_in(
+pub(super) fn int_in<W: What>(
     r: &mut Report<'_>,
     value: Option<&SInt>,
     default: u64,
     (min, max): (u64, u64),
-    what: &str,
+    what: W,
 ) -> u64 {
     let Some(v) = value else { return default };
     let n = *v.get_ref();
@@ -73,24 +98,27 @@ pub(super) fn int_in(
         _ if n < min as i64 => {
             r.error(
                 v.span(),
-                format!("{what} must be at least {min}, found {n}"),
+                format!("{} must be at least {min}, found {n}", what.text()),
             );
             default
         }
         _ => {
-            r.error(v.span(), format!("{what} must be at most {max}, found {n}"));
+            r.error(
+                v.span(),
+                format!("{} must be at most {max}, found {n}", what.text()),
+            );
             default
         }
     }
 }
 
 /// A `u32` count of at least `min`.
-pub(super) fn count(
+pub(super) fn count<W: What>(
     r: &mut Report<'_>,
     value: Option<&SInt>,
     default: u32,
     min: u32,
-    what: &str,
+    what: W,
 ) -> u32 {
     let n = int_in(
         r,
