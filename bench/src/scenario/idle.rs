@@ -13,11 +13,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
-use crate::error::{BenchError, Result};
+use crate::error::Result;
 use crate::proxies::nginx::HELLO;
 use crate::report::{Figures, Outcome, Row};
 
-use super::traffic::explain;
+use super::traffic::row;
 use super::Bench;
 
 /// Connections opened at once.
@@ -32,16 +32,7 @@ pub(super) async fn run(bench: &mut Bench) -> Result<Vec<Row>> {
     let label = format!("idle-{n}");
     let mut rows = Vec::new();
     for proxy in bench.proxies.clone() {
-        let outcome = match measure(bench, &label, proxy, n).await {
-            Ok(outcome) => outcome,
-            Err(e @ BenchError::Interrupted) => return Err(e),
-            Err(e) => Outcome::Failed(explain(proxy, &label, &e)),
-        };
-        rows.push(Row {
-            scenario: label.clone(),
-            proxy,
-            outcome,
-        });
+        rows.push(row(&label, proxy, measure(bench, &label, proxy, n).await)?);
     }
     Ok(rows)
 }

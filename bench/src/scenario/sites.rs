@@ -14,7 +14,7 @@ use crate::error::{BenchError, Result};
 use crate::proxies::{self, site_host, Proxy, Setup};
 use crate::report::{Outcome, Row};
 
-use super::traffic::{explain, wrk_figures};
+use super::traffic::{row, wrk_figures};
 use super::{Bench, Running};
 
 /// Timed reloads per run; the median is reported.
@@ -26,16 +26,11 @@ pub(super) async fn run(bench: &mut Bench) -> Result<Vec<Row>> {
         let label = format!("sites-{sites}");
         let host = site_host(sites / 2);
         for proxy in bench.proxies.clone() {
-            let outcome = match measure(bench, &label, proxy, sites, &host).await {
-                Ok(outcome) => outcome,
-                Err(e @ BenchError::Interrupted) => return Err(e),
-                Err(e) => Outcome::Failed(explain(proxy, &label, &e)),
-            };
-            rows.push(Row {
-                scenario: label.clone(),
+            rows.push(row(
+                &label,
                 proxy,
-                outcome,
-            });
+                measure(bench, &label, proxy, sites, &host).await,
+            )?);
         }
     }
     Ok(rows)

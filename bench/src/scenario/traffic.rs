@@ -170,6 +170,21 @@ pub(super) fn cpu_seconds_per_100k(ticks: u64, requests: u64) -> f64 {
 
 /// Prints an error with its causes and log tail on stderr; returns its
 /// first line, shortened, for the table cell.
+/// One proxy's row in a scenario: its figures, or the reason it failed. An
+/// interruption (Ctrl-C) is not a row: it ends the whole run.
+pub(super) fn row(label: &str, proxy: Proxy, measured: Result<Outcome>) -> Result<Row> {
+    let outcome = match measured {
+        Ok(outcome) => outcome,
+        Err(e @ BenchError::Interrupted) => return Err(e),
+        Err(e) => Outcome::Failed(explain(proxy, label, &e)),
+    };
+    Ok(Row {
+        scenario: label.to_string(),
+        proxy,
+        outcome,
+    })
+}
+
 pub(super) fn explain(proxy: Proxy, label: &str, e: &BenchError) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
