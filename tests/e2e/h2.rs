@@ -4,7 +4,6 @@
 use bytes::Bytes;
 use http::{Method, Request, Version};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use proxyd_e2e::{patience, ProxyConfig, Route, Site, TestUpstream, Upstream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,14 +18,7 @@ async fn an_h2_client_is_proxied_to_an_http1_upstream() {
         .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
         .start()
         .await;
-    let tcp = tokio::net::TcpStream::connect(px.http_addr())
-        .await
-        .unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut send = proxyd_e2e::client::h2c(px.http_addr()).await;
 
     let req = Request::builder()
         .method(Method::GET)

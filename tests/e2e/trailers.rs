@@ -5,7 +5,6 @@
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Version};
 use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use proxyd_e2e::client::send;
 use proxyd_e2e::{patience, ProxyConfig, Route, Site, TestProxy, TestUpstream, Upstream};
 
@@ -60,14 +59,7 @@ async fn an_http1_client_with_te_trailers_gets_the_upstream_trailers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_h2_client_gets_the_upstream_trailers() {
     let (_up, px) = world().await;
-    let tcp = tokio::net::TcpStream::connect(px.http_addr())
-        .await
-        .unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut sender = proxyd_e2e::client::h2c(px.http_addr()).await;
     let req = Request::builder()
         .method(Method::GET)
         .uri("http://app.test/t")

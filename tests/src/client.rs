@@ -85,6 +85,26 @@ where
     })
 }
 
+/// An HTTP/2 client connection with prior knowledge (h2c) to `addr`; its
+/// driver runs on a spawned task.
+pub async fn h2c<B>(addr: SocketAddr) -> hyper::client::conn::http2::SendRequest<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let tcp = TcpStream::connect(addr)
+        .await
+        .expect("connecting for an h2c client");
+    let (send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(tcp),
+    )
+    .await
+    .expect("h2c handshake");
+    tokio::spawn(conn);
+    send
+}
+
 /// A bodiless request with `Host: host`.
 pub fn request(method: Method, host: &str, path: &str) -> http::request::Builder {
     Request::builder()
