@@ -246,6 +246,11 @@ impl<I> Sniffed<I> {
         };
         (Sniffed { inner, scanner }, verdicts)
     }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &I {
+        &self.inner
+    }
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Sniffed<I> {
