@@ -20,9 +20,7 @@ pub mod upgrade;
 pub mod validate;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,18 +86,7 @@ struct Outcome {
 }
 
 /// Answers one request. Never fails: every error is a response.
-///
-/// The request's future is a few KiB; it is boxed once here so that hyper
-/// and the service move a pointer, not the whole state, between polls.
-pub fn handle(
-    shared: Arc<Shared>,
-    conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
-) -> Pin<Box<impl Future<Output = Result<Response<ClientBody>, Infallible>> + Send>> {
-    Box::pin(respond(shared, conn, req))
-}
-
-async fn respond(
+pub async fn handle(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
     req: Request<Incoming>,
