@@ -1,7 +1,7 @@
 //! `idle_timeout` on client connections: an HTTP/1.1 keep-alive or HTTP/2
 //! connection with no request in flight is closed by proxyd, while a request
 //! that takes longer than the timeout is never cut. A plain HTTP/1.1
-//! connection idle for a second is parked (its hyper state dropped):
+//! connection idle for 50 ms is parked (its hyper state dropped):
 //! requests that straddle a park, pipelined or split, are served whole, and
 //! a head trickled after a park is still cut off by `header_read_timeout`.
 
@@ -126,8 +126,8 @@ async fn read_fast_responses(s: &mut TcpStream, want: usize) -> String {
 
 const FAST: &[u8] = b"GET /fast HTTP/1.1\r\nHost: app.test\r\n\r\n";
 
-/// Longer than proxyd's `PARK_AFTER` (1 s): the connection parks meanwhile.
-const PARK: Duration = Duration::from_millis(1300);
+/// Longer than proxyd's `PARK_AFTER` (50 ms): the connection parks meanwhile.
+const PARK: Duration = Duration::from_millis(300);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_straddling_a_parked_keep_alive_connection_are_served_whole() {
@@ -165,7 +165,7 @@ async fn requests_straddling_a_parked_keep_alive_connection_are_served_whole() {
 async fn a_head_trickled_after_a_request_is_cut_off() {
     let up = TestUpstream::http1().route("/fast", "fast").spawn().await;
     let px = ProxyConfig::new()
-        .defaults("header_read_timeout", &q("3s"))
+        .defaults("header_read_timeout", &q("1s"))
         .upstream(Upstream::new("api", [up.addr()]))
         .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
         .start()
