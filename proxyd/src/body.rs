@@ -34,7 +34,10 @@ pub enum Body {
     /// goes back to the pool when it ends ([`UpstreamBody`]).
     Stream(UpstreamBody),
     /// A client's request body, counted and capped at `max_body_size`.
-    Capped(Capped),
+    /// Boxed: it is the largest variant and the rarest (most proxied
+    /// requests have no body), and every move of a `Request<Body>` or
+    /// `Response<Body>` copies the whole enum.
+    Capped(Box<Capped>),
 }
 
 impl Body {

@@ -15,6 +15,7 @@
 mod accept;
 mod idle;
 mod park;
+mod stop;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -59,6 +59,7 @@ use tokio::time::{Instant, Sleep};
 
 use super::accept::{self, stopped, Conn};
 use super::idle::Activity;
+use super::stop::Stopped;
 use crate::proxy::framing::Sniffed;
 use crate::proxy::ConnInfo;
 use crate::state::Shared;
@@ -161,6 +162,10 @@ where
         requests_before: activity.started(),
         timer,
     };
+    let probe = shutdown.clone();
+    let stop = stopped(shutdown);
+    tokio::pin!(stop);
+    let stop = Stopped::new(probe, stop);
     tokio::select! {
         res = drive => {
             if let Err(e) = res {
@@ -168,7 +173,7 @@ where
                 return None;
             }
         }
-        _ = stopped(shutdown) => {
+        _ = stop => {
             // Finish the request in flight, then close.
             flags.parking.store(false, Ordering::Relaxed);
             Pin::new(&mut conn).graceful_shutdown();

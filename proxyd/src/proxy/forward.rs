@@ -127,7 +127,7 @@ async fn attempt(
                 }
             },
         };
-        let sent = tokio::time::timeout(limits.request_timeout, sender.try_send_request(req)).await;
+        let sent = sender.send_timed(req, limits.request_timeout).await;
         match sent {
             Err(_) => {
                 return Err(AttemptError::Fatal(ProxyError::Timeout {

@@ -65,26 +65,32 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     remove_present(headers, present);
 }
 
-fn remove_present(headers: &mut HeaderMap, present: u8) {
+fn remove_present(headers: &mut HeaderMap, mut present: u8) {
     if present == 0 {
         return;
     }
     if present & CONNECTION_BIT != 0 {
+        // One lookup reads the tokens and removes the header (the usual
+        // `keep-alive` / `close` names no other header).
         let mut named: Vec<HeaderName> = Vec::new();
-        for value in headers.get_all(header::CONNECTION) {
-            let Ok(value) = value.to_str() else { continue };
-            for token in value.split(',').map(str::trim) {
-                if token.is_empty()
-                    || token.eq_ignore_ascii_case("close")
-                    || token.eq_ignore_ascii_case("keep-alive")
-                {
-                    continue;
-                }
-                if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                    named.push(name);
+        if let header::Entry::Occupied(entry) = headers.entry(header::CONNECTION) {
+            for value in entry.iter() {
+                let Ok(value) = value.to_str() else { continue };
+                for token in value.split(',').map(str::trim) {
+                    if token.is_empty()
+                        || token.eq_ignore_ascii_case("close")
+                        || token.eq_ignore_ascii_case("keep-alive")
+                    {
+                        continue;
+                    }
+                    if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                        named.push(name);
+                    }
                 }
             }
+            entry.remove_entry_mult();
         }
+        present &= !CONNECTION_BIT;
         for name in named {
             headers.remove(name);
         }

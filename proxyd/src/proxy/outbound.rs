@@ -86,12 +86,12 @@ pub(super) async fn request(
         return Ok(Request::from_parts(parts, Body::Empty));
     }
     let sized = body.size_hint().exact().is_some();
-    let mut body = Capped::new(
+    let mut body = Box::new(Capped::new(
         body,
         limits.max_body_size,
         cx.tally.clone(),
         cx.received.clone(),
-    );
+    ));
     if !sized {
         let first = tokio::time::timeout(limits.request_timeout, body.read_ahead()).await;
         match first {

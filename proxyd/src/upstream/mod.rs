@@ -13,6 +13,7 @@
 //! checks on live traffic (`passive`, a cooldown after consecutive failures).
 
 mod balance;
+mod conn;
 pub mod health;
 mod lease;
 pub mod passive;
@@ -26,8 +27,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::{self, Algorithm, HealthCheck, Passive, Scheme};
 
+pub use conn::{Sender, TimedOut};
 pub use lease::UpstreamBody;
-pub use pool::{connect, ConnectError, Sender};
+pub use pool::{connect, ConnectError};
 
 /// One server's long-lived state, shared by every generation that uses it.
 #[derive(Debug)]

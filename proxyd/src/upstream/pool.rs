@@ -17,10 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use crate::body::Body;
-
-/// The sending half of an upstream connection.
-pub type Sender = http1::SendRequest<Body>;
+use super::conn::Sender;
 
 /// Idle connections kept per server; more are closed when returned.
 const MAX_IDLE: usize = 128;
@@ -156,7 +153,7 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (sender, conn) = http1::Builder::new()
-        .handshake(TokioIo::new(io))
+        .handshake::<_, crate::body::Body>(TokioIo::new(io))
         .await
         .map_err(ConnectError::Handshake)?;
     tokio::spawn(async move {
@@ -164,5 +161,5 @@ where
         // connection that just closes while idle needs no log line.
         let _ = conn.with_upgrades().await;
     });
-    Ok(sender)
+    Ok(Sender::new(sender))
 }
