@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ipnet::IpNet;
 
@@ -65,32 +66,26 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
     remove_present(headers, present);
 }
 
-fn remove_present(headers: &mut HeaderMap, mut present: u8) {
+fn remove_present(headers: &mut HeaderMap, present: u8) {
     if present == 0 {
         return;
     }
     if present & CONNECTION_BIT != 0 {
-        // One lookup reads the tokens and removes the header (the usual
-        // `keep-alive` / `close` names no other header).
         let mut named: Vec<HeaderName> = Vec::new();
-        if let header::Entry::Occupied(entry) = headers.entry(header::CONNECTION) {
-            for value in entry.iter() {
-                let Ok(value) = value.to_str() else { continue };
-                for token in value.split(',').map(str::trim) {
-                    if token.is_empty()
-                        || token.eq_ignore_ascii_case("close")
-                        || token.eq_ignore_ascii_case("keep-alive")
-                    {
-                        continue;
-                    }
-                    if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                        named.push(name);
-                    }
+        for value in headers.get_all(header::CONNECTION) {
+            let Ok(value) = value.to_str() else { continue };
+            for token in value.split(',').map(str::trim) {
+                if token.is_empty()
+                    || token.eq_ignore_ascii_case("close")
+                    || token.eq_ignore_ascii_case("keep-alive")
+                {
+                    continue;
+                }
+                if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                    named.push(name);
                 }
             }
-            entry.remove_entry_mult();
         }
-        present &= !CONNECTION_BIT;
         for name in named {
             headers.remove(name);
         }
@@ -252,15 +247,17 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
             return v.clone();
         }
     }
-    // 32 lowercase hex digits, written on the stack: no `format!`.
+    // 32 lowercase hex digits, written on the stack: no `format!`. The
+    // array becomes the value's storage as it is (one allocation, shared
+    // by the clones for the upstream request and the response).
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut n = fastrand::u128(..);
     let mut id = [0u8; 32];
-    for b in id.iter_mut().rev() {
-        *b = HEX[(n & 0xf) as usize];
-        n >>= 4;
+    for (pair, byte) in id.chunks_exact_mut(2).zip(fastrand::u128(..).to_be_bytes()) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
-    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    HeaderValue::from_maybe_shared(Bytes::from_owner(id))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// Applies a route's `set` and `remove` rules.

@@ -10,13 +10,14 @@
 //! request-target forms, Host conflicts and path tricks aimed at routing
 //! and `strip_prefix`.
 
-use http::{header, HeaderMap, Method, Request, Uri};
+use http::{header, HeaderMap, HeaderValue, Method, Request, Uri};
 
 use super::error::ProxyError;
 
 /// Checks `req`; the error says what was wrong (for the log, not the client).
 pub fn check<B>(req: &Request<B>, max_header_size: usize) -> Result<(), ProxyError> {
-    if header_bytes(req.headers()) > max_header_size {
+    let seen = scan(req.headers());
+    if seen.bytes > max_header_size {
         return Err(ProxyError::HeadersTooLarge);
     }
     let bad = |what| Err(ProxyError::BadRequest(what));
@@ -32,13 +33,10 @@ pub fn check<B>(req: &Request<B>, max_header_size: usize) -> Result<(), ProxyErr
     }
     let uri = req.uri();
     target(uri, req.method())?;
-    let headers = req.headers();
-    let mut hosts = headers.get_all(header::HOST).iter();
-    let host = hosts.next();
-    if hosts.next().is_some() {
+    if seen.hosts > 1 {
         return bad("more than one Host header");
     }
-    if let (Some(auth), Some(host)) = (uri.authority(), host) {
+    if let (Some(auth), Some(host)) = (uri.authority(), seen.host) {
         if !auth
             .as_str()
             .as_bytes()
@@ -47,24 +45,40 @@ pub fn check<B>(req: &Request<B>, max_header_size: usize) -> Result<(), ProxyErr
             return bad("Host differs from the request target");
         }
     }
-    let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
-    if lengths.next().is_some() {
-        if lengths.next().is_some() {
-            return bad("more than one Content-Length");
-        }
-        if headers.contains_key(header::TRANSFER_ENCODING) {
-            return bad("both Content-Length and Transfer-Encoding");
-        }
+    if seen.lengths > 1 {
+        return bad("more than one Content-Length");
+    }
+    if seen.lengths == 1 && seen.transfer_encoding {
+        return bad("both Content-Length and Transfer-Encoding");
     }
     Ok(())
 }
 
-/// Size of the header block as HTTP/1 would send it (`name: value\r\n`).
-fn header_bytes(headers: &HeaderMap) -> usize {
-    headers
-        .iter()
-        .map(|(n, v)| n.as_str().len() + v.len() + 4)
-        .sum()
+/// What [`check`] needs of the headers, gathered in one pass (no lookups).
+#[derive(Default)]
+struct Seen<'a> {
+    /// Size of the header block as HTTP/1 would send it (`name: value\r\n`).
+    bytes: usize,
+    hosts: usize,
+    host: Option<&'a HeaderValue>,
+    lengths: usize,
+    transfer_encoding: bool,
+}
+
+fn scan(headers: &HeaderMap) -> Seen<'_> {
+    let mut seen = Seen::default();
+    for (name, value) in headers {
+        seen.bytes += name.as_str().len() + value.len() + 4;
+        if name == header::HOST {
+            seen.hosts += 1;
+            seen.host.get_or_insert(value);
+        } else if name == header::CONTENT_LENGTH {
+            seen.lengths += 1;
+        } else if name == header::TRANSFER_ENCODING {
+            seen.transfer_encoding = true;
+        }
+    }
+    seen
 }
 
 /// The request target: origin-form, or absolute-form with an http(s)
