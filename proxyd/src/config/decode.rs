@@ -2,11 +2,13 @@
 //! type error with its own position instead of stopping at the first.
 //!
 //! The document is first parsed into spanned values (`toml::de::DeTable`).
-//! Then each section and each array entry is decoded on its own, and inside
-//! an entry each key is tried on its own, so independent mistakes are all
-//! reported. Keys that fail are dropped from the entry (and remembered in
-//! `Entry::bad_keys`), and the rest of the entry is still validated.
+//! Then each section and each array entry is decoded on its own: in one pass
+//! when it fits (the usual case), else key by key, so independent mistakes
+//! are all reported. Keys that fail are dropped from the entry (and
+//! remembered in `Entry::bad_keys`), and the rest of the entry is still
+//! validated.
 
+use std::fmt;
 use std::ops::Range;
 
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
@@ -47,11 +49,11 @@ pub(crate) fn decode(r: &mut Report<'_>, source: &str) -> Option<FileConfig> {
     };
     for (key, value) in doc.get_ref() {
         match key.get_ref().as_ref() {
-            "admin" => fc.admin = decode_table(r, value, "[admin]", &[]),
-            "health" => fc.health = decode_table(r, value, "[health]", &[]),
-            "runtime" => fc.runtime = decode_table(r, value, "[runtime]", &[]),
-            "acme" => fc.acme = Some(decode_table(r, value, "[acme]", &[])),
-            "defaults" => fc.defaults = decode_table(r, value, "[defaults]", &[]),
+            "admin" => fc.admin = decode_section(r, value, "[admin]"),
+            "health" => fc.health = decode_section(r, value, "[health]"),
+            "runtime" => fc.runtime = decode_section(r, value, "[runtime]"),
+            "acme" => fc.acme = Some(decode_section(r, value, "[acme]")),
+            "defaults" => fc.defaults = decode_section(r, value, "[defaults]"),
             "listener" => fc.listeners = decode_array(r, value, "listener", "name"),
             "upstream" => fc.upstreams = decode_array(r, value, "upstream", "name"),
             "tcp" => fc.tcp = decode_array(r, value, "tcp", "name"),
@@ -68,16 +70,51 @@ pub(crate) fn decode(r: &mut Report<'_>, source: &str) -> Option<FileConfig> {
     Some(fc)
 }
 
+/// A top-level section such as `[admin]`.
+fn decode_section<T: DeserializeOwned + Default>(
+    r: &mut Report<'_>,
+    value: &SValue<'_>,
+    name: &str,
+) -> Entry<T> {
+    decode_table(r, value, &name, field_names::<T>(), &[])
+}
+
 /// How an array entry is named in messages: `listener "public"`, or
-/// `listener #2` when it has no usable name.
-fn entry_owner(kind: &str, value: &SValue<'_>, name_key: &str, index: usize) -> String {
-    match value
-        .get_ref()
-        .get(name_key)
-        .and_then(|v| v.get_ref().as_str())
-    {
-        Some(name) => format!("{kind} \"{name}\""),
-        None => format!("{kind} #{}", index + 1),
+/// `listener #2` when it has no usable name; `route "/" of site "app"` for a
+/// route. Rendered only when a message uses it: a file of thousands of sites
+/// must not format thousands of names that no message needs.
+struct EntryOwner<'a> {
+    kind: &'a str,
+    name: Option<&'a str>,
+    index: usize,
+    of: Option<&'a EntryOwner<'a>>,
+}
+
+impl<'a> EntryOwner<'a> {
+    fn new(kind: &'a str, value: &'a SValue<'_>, name_key: &str, index: usize) -> Self {
+        let name = value
+            .get_ref()
+            .get(name_key)
+            .and_then(|v| v.get_ref().as_str());
+        EntryOwner {
+            kind,
+            name,
+            index,
+            of: None,
+        }
+    }
+}
+
+impl fmt::Display for EntryOwner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} \"{name}\"", self.kind)?,
+            None => write!(f, "{} #{}", self.kind, self.index + 1)?,
+        }
+        match self.of {
+            Some(of) => write!(f, " of {of}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -103,23 +140,32 @@ fn decode_array<T: DeserializeOwned + Default>(
     kind: &str,
     name_key: &str,
 ) -> Vec<Entry<T>> {
+    let known = field_names::<T>();
     array_items(r, value, kind)
         .iter()
         .enumerate()
-        .map(|(i, item)| decode_table(r, item, &entry_owner(kind, item, name_key, i), &[]))
+        .map(|(i, item)| {
+            let owner = EntryOwner::new(kind, item, name_key, i);
+            decode_table(r, item, &owner, known, &[])
+        })
         .collect()
 }
 
 fn decode_sites(r: &mut Report<'_>, value: &SValue<'_>) -> Vec<SiteEntry> {
+    let site_keys = field_names::<FileSite>();
+    let route_keys = field_names::<FileRoute>();
     let mut sites = Vec::new();
     for (i, item) in array_items(r, value, "site").iter().enumerate() {
-        let owner = entry_owner("site", item, "name", i);
-        let site = decode_table::<FileSite>(r, item, &owner, &["route"]);
+        let owner = EntryOwner::new("site", item, "name", i);
+        let site = decode_table::<FileSite>(r, item, &owner, site_keys, &["route"]);
         let mut routes = Vec::new();
         if let Some(route_value) = item.get_ref().get("route") {
             for (j, route) in array_items(r, route_value, "site.route").iter().enumerate() {
-                let route_owner = format!("{} of {owner}", entry_owner("route", route, "path", j));
-                routes.push(decode_table(r, route, &route_owner, &[]));
+                let route_owner = EntryOwner {
+                    of: Some(&owner),
+                    ..EntryOwner::new("route", route, "path", j)
+                };
+                routes.push(decode_table(r, route, &route_owner, route_keys, &[]));
             }
         }
         sites.push(SiteEntry { site, routes });
@@ -127,12 +173,18 @@ fn decode_sites(r: &mut Report<'_>, value: &SValue<'_>) -> Vec<SiteEntry> {
     sites
 }
 
-/// Decodes one table key by key. Unknown keys and keys whose value does not
-/// fit are reported (and left out); the rest is decoded into `T`.
+/// Decodes one table. Unknown keys and keys whose value does not fit are
+/// reported (and left out); the rest is decoded into `T`. `known` is
+/// `field_names::<T>()`; keys in `skip` are decoded elsewhere.
+///
+/// The usual table fits as a whole and is decoded in one pass. Only when
+/// that fails is each key tried on its own, to report every key that does
+/// not fit and keep the others.
 fn decode_table<T: DeserializeOwned + Default>(
     r: &mut Report<'_>,
     value: &SValue<'_>,
-    owner: &str,
+    owner: &dyn fmt::Display,
+    known: &[&str],
     skip: &[&str],
 ) -> Entry<T> {
     let mut entry = Entry {
@@ -150,8 +202,7 @@ fn decode_table<T: DeserializeOwned + Default>(
         );
         return entry;
     };
-    let known = field_names::<T>();
-    let mut good = DeTable::new();
+    let mut whole = DeTable::new();
     for (key, item) in table {
         let name: &str = key.get_ref();
         if skip.contains(&name) {
@@ -170,6 +221,18 @@ fn decode_table<T: DeserializeOwned + Default>(
             entry.bad_keys.push(name.to_string());
             continue;
         }
+        whole.insert(key.clone(), item.clone());
+    }
+    if let Ok(v) = from_table::<T>(whole, value.span()) {
+        entry.value = v;
+        return entry;
+    }
+    let mut good = DeTable::new();
+    for (key, item) in table {
+        let name: &str = key.get_ref();
+        if skip.contains(&name) || !known.contains(&name) {
+            continue;
+        }
         let mut single = DeTable::new();
         single.insert(key.clone(), item.clone());
         match from_table::<T>(single, value.span()) {
@@ -178,7 +241,7 @@ fn decode_table<T: DeserializeOwned + Default>(
             }
             Err(e) => {
                 let span = e.span().unwrap_or_else(|| item.span());
-                r.error(span, key_error(name, owner, e.message()));
+                r.error(span, key_error(name, &owner.to_string(), e.message()));
                 entry.bad_keys.push(name.to_string());
             }
         }
@@ -234,11 +297,30 @@ fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 
 struct FieldNames<'a>(&'a mut &'static [&'static str]);
 
+/// `FieldNames` always stops with this; it carries no text, so reading the
+/// names allocates nothing.
+#[derive(Debug)]
+struct Stop;
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field names read")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl de::Error for Stop {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Stop
+    }
+}
+
 impl<'de> Deserializer<'de> for FieldNames<'_> {
-    type Error = de::value::Error;
+    type Error = Stop;
 
     fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
-        Err(de::Error::custom("not a struct"))
+        Err(Stop)
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -248,7 +330,7 @@ impl<'de> Deserializer<'de> for FieldNames<'_> {
         _visitor: V,
     ) -> Result<V::Value, Self::Error> {
         *self.0 = fields;
-        Err(de::Error::custom("fields read"))
+        Err(Stop)
     }
 
     serde::forward_to_deserialize_any! {

@@ -2,6 +2,7 @@
 //! listeners, `tls`, limit overrides; routes are in `routes`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use super::limits;
 use super::listeners::Names;
 use super::routes::routes;
 use super::tls_files;
-use super::values::{is_dns_name, owner, path_in, quoted_list, required};
+use super::values::{is_dns_name, path_in, quoted_list, required, Owner};
 use crate::config::file::{FileConfig, SStr, SiteEntry};
 use crate::config::report::Report;
 use crate::config::{HostPattern, Limits, Listener, Site, TlsSource, Upstream};
@@ -62,16 +63,17 @@ fn show(h: &HostPattern) -> String {
 
 pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> Vec<Site> {
     let mut names = Names::default();
-    // (listener, host) → (site, position of the host)
-    let mut claimed: HashMap<(String, HostPattern), (String, usize)> = HashMap::new();
-    let mut out = Vec::new();
+    // (listener index, host) → (site index, position of the host)
+    let mut claimed: HashMap<(usize, HostPattern), (usize, usize)> = HashMap::new();
+    let mut out = Vec::with_capacity(fc.sites.len());
+    let site_owner = |i: usize| Owner::new("site", fc.sites[i].site.value.name.as_ref(), i);
     for (i, entry) in fc.sites.iter().enumerate() {
         let SiteEntry {
             site: e,
             routes: route_entries,
         } = entry;
         let v = &e.value;
-        let who = owner("site", v.name.as_ref(), i);
+        let who = site_owner(i);
         let name = required(r, e, &v.name, "name", &who);
         if let Some(n) = name {
             names.claim(r, n, "site", "another site");
@@ -80,9 +82,15 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
         let listeners = listeners(r, v.listeners.as_deref(), known, &who);
         for (host, span) in &hosts {
             for l in &listeners {
-                let key = (l.clone(), host.clone());
-                if let Some((other, at)) = claimed.get(&key) {
-                    let (line, _) = r.position(*at);
+                let listener = known
+                    .listeners
+                    .iter()
+                    .position(|k| &k.name == l)
+                    .unwrap_or(usize::MAX);
+                let key = (listener, host.clone());
+                if let Some(&(other, at)) = claimed.get(&key) {
+                    let other = site_owner(other);
+                    let (line, _) = r.position(at);
                     let message = if *host == HostPattern::Any {
                         format!("{who} is a second default site (\"*\") on listener \"{l}\": {other} already is (line {line})")
                     } else {
@@ -90,7 +98,7 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
                     };
                     r.error(span.clone(), message);
                 } else {
-                    claimed.insert(key, (who.clone(), span.start));
+                    claimed.insert(key, (i, span.start));
                 }
             }
         }
@@ -138,7 +146,7 @@ fn hosts(
     site_span: Range<usize>,
     list: Option<&toml::Spanned<Vec<SStr>>>,
     bad: bool,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Vec<(HostPattern, Range<usize>)> {
     let mut out: Vec<(HostPattern, Range<usize>)> = Vec::new();
     let Some(list) = list else {
@@ -173,7 +181,7 @@ fn listeners(
     r: &mut Report<'_>,
     list: Option<&[SStr]>,
     known: &Known<'_>,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Vec<String> {
     let Some(list) = list else {
         return known.listeners.iter().map(|l| l.name.clone()).collect();
@@ -202,7 +210,7 @@ fn tls(
     hosts: &[HostPattern],
     listeners: &[String],
     known: &Known<'_>,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Option<TlsSource> {
     let value = value?;
     let span = value.span();
@@ -262,7 +270,9 @@ fn tls(
                 );
             }
         }
-        TlsSource::Files { cert, key } => tls_files::check_pair(r, span, cert, key, who, hosts),
+        TlsSource::Files { cert, key } => {
+            tls_files::check_pair(r, span, cert, key, &who.to_string(), hosts)
+        }
     }
     Some(source)
 }
