@@ -18,6 +18,11 @@ const DEFAULT_HEALTH_PATH: &str = "/.well-known/proxyd/health";
 pub(super) struct Names<'a>(HashMap<&'a str, Range<usize>>);
 
 impl<'a> Names<'a> {
+    /// Room for `n` names.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Names(HashMap::with_capacity(n))
+    }
+
     /// Records `name`; false (and an error) when it was already taken.
     pub(super) fn claim(
         &mut self,

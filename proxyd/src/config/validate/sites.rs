@@ -27,18 +27,22 @@ pub(super) struct Known<'a> {
 }
 
 /// Parses one `hosts` entry.
+/// The lowercased string is the pattern's own (one allocation per host).
 pub(super) fn parse_host(raw: &str) -> Result<HostPattern, &'static str> {
-    let s = raw.to_ascii_lowercase();
+    let mut s = raw.to_ascii_lowercase();
     if s == "*" {
         return Ok(HostPattern::Any);
     }
     if s.contains(':') {
         return Err("a host must not include a port");
     }
-    let s = s.strip_suffix('.').unwrap_or(&s);
+    if s.ends_with('.') {
+        s.pop();
+    }
     if let Some(suffix) = s.strip_prefix("*.") {
         return if is_dns_name(suffix) {
-            Ok(HostPattern::Wildcard(format!(".{suffix}")))
+            s.remove(0); // "*.example.org" → ".example.org"
+            Ok(HostPattern::Wildcard(s))
         } else {
             Err("expected a host name such as \"app.example.com\" or \"*.example.org\"")
         };
@@ -46,8 +50,8 @@ pub(super) fn parse_host(raw: &str) -> Result<HostPattern, &'static str> {
     if s.contains('*') {
         return Err("a wildcard must be the whole first label, as in \"*.example.org\"");
     }
-    if is_dns_name(s) {
-        Ok(HostPattern::Exact(s.to_string()))
+    if is_dns_name(&s) {
+        Ok(HostPattern::Exact(s))
     } else {
         Err("expected a host name such as \"app.example.com\" or \"*.example.org\"")
     }
@@ -62,9 +66,10 @@ fn show(h: &HostPattern) -> String {
 }
 
 pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> Vec<Site> {
-    let mut names = Names::default();
+    let mut names = Names::with_capacity(fc.sites.len());
     // (listener index, host) → (site index, position of the host)
-    let mut claimed: HashMap<(usize, HostPattern), (usize, usize)> = HashMap::new();
+    let mut claimed: HashMap<(usize, HostPattern), (usize, usize)> =
+        HashMap::with_capacity(host_count(fc) * known.listeners.len().max(1));
     let mut out = Vec::with_capacity(fc.sites.len());
     let site_owner = |i: usize| Owner::new("site", fc.sites[i].site.value.name.as_ref(), i);
     for (i, entry) in fc.sites.iter().enumerate() {
@@ -139,6 +144,15 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
         }
     }
     out
+}
+
+/// How many `hosts` entries the sites list, to size the claim map once.
+fn host_count(fc: &FileConfig) -> usize {
+    fc.sites
+        .iter()
+        .filter_map(|s| s.site.value.hosts.as_ref())
+        .map(|h| h.get_ref().len())
+        .sum()
 }
 
 fn hosts(
