@@ -18,6 +18,8 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 
+use crate::upstream::UpstreamBody;
+
 /// Errors a body can yield while streaming.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -28,8 +30,9 @@ pub enum Body {
     Empty,
     /// A body we generated.
     Full(Full<Bytes>),
-    /// A body streamed from the other side, unchanged.
-    Stream(Incoming),
+    /// An upstream's response body, streamed unchanged; its connection
+    /// goes back to the pool when it ends ([`UpstreamBody`]).
+    Stream(UpstreamBody),
     /// A client's request body, counted and capped at `max_body_size`.
     Capped(Capped),
 }

@@ -24,6 +24,7 @@ mod lifecycle;
 mod limits;
 mod metrics;
 mod notify;
+mod pool;
 mod proxyctl;
 mod reload;
 mod reload_load;

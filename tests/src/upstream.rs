@@ -82,6 +82,7 @@ struct State {
     routes: HashMap<String, Action>,
     requests: Mutex<Vec<RecordedRequest>>,
     failed_handshakes: AtomicUsize,
+    connections: AtomicUsize,
 }
 
 /// Builds a [`TestUpstream`].
@@ -196,6 +197,12 @@ impl TestUpstream {
         self.state.requests.lock().expect("requests lock").len()
     }
 
+    /// TCP connections accepted so far (upstream keep-alive reuse shows as
+    /// fewer connections than requests).
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::Relaxed)
+    }
+
     /// TLS handshakes that failed (the client refused the certificate).
     pub fn failed_handshakes(&self) -> usize {
         self.state.failed_handshakes.load(Ordering::Relaxed)
@@ -226,6 +233,7 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                state.connections.fetch_add(1, Ordering::Relaxed);
                 let state = Arc::clone(&state);
                 let tls = tls.clone();
                 conns.spawn(async move {

@@ -2,8 +2,10 @@
 //!
 //! Per proxy: read the group's resident memory, open N connections from
 //! this process, send one request on each (so every connection has been
-//! through the proxy's HTTP path and sits idle in keep-alive), read RSS
-//! again: (after − before) / N is the cost of one idle connection. A sample
+//! through the proxy's HTTP path and sits idle in keep-alive), let them sit
+//! idle for [`SETTLE`], read RSS again: (after − before) / N is the cost of
+//! one idle connection. (proxyd drops a connection's HTTP state after one
+//! idle second; nginx and HAProxy free theirs at once.) A sample
 //! of the connections then sends a second request, proving they were still
 //! open, not closed by the proxy.
 
@@ -24,6 +26,8 @@ use super::Bench;
 const BATCH: usize = 200;
 /// Connections re-used at the end to prove they were kept open.
 const RECHECK: usize = 20;
+/// How long the connections sit idle before memory is read.
+const SETTLE: Duration = Duration::from_secs(2);
 /// Time limit for one request on one connection.
 const PER_REQUEST: Duration = Duration::from_secs(10);
 
@@ -65,6 +69,7 @@ async fn measure(
             }
         }
     }
+    tokio::time::sleep(SETTLE).await;
     let after = running.server.rss_kib();
     let peak = running.server.peak_rss_kib();
     let mut stale = 0;

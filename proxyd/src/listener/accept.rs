@@ -1,25 +1,29 @@
 //! Accept loops and per-connection serving.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
+use hyper::body::Incoming;
+use hyper::service::{service_fn, Service};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
-use super::{idle, Kind};
+use super::{idle, park, Kind};
+use crate::proxy::access::ClientBody;
+use crate::proxy::framing::Verdicts;
 use crate::proxy::{self, ConnInfo};
 use crate::shutdown::DrainGuard;
 use crate::state::Shared;
 
 /// Resolves once `rx` holds `true` or its sender is gone.
-async fn stopped(rx: &mut watch::Receiver<bool>) {
+pub(super) async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|v| *v).await;
 }
 
@@ -84,7 +88,7 @@ pub(super) async fn run(
             continue;
         }
         let info = ConnInfo::new(addr, peer, false, None);
-        tokio::spawn(serve_http(shared.clone(), stream, info, conn));
+        tokio::spawn(park::serve(shared.clone(), stream, info, conn));
     }
     tracing::debug!(%addr, "stopped accepting");
 }
@@ -114,20 +118,93 @@ pub(super) struct Conn {
     _drain: DrainGuard,
 }
 
-/// Serves HTTP/1.1 and HTTP/2 on an accepted stream (plain TCP, or TLS
-/// after the handshake) until the client closes or shutdown drains it.
+/// The `[defaults]` limits a connection reads at accept: the request head
+/// arrives before its site is known.
+pub(super) struct Limits {
+    pub header_timeout: Duration,
+    pub max_header: usize,
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    pub fn from_defaults(shared: &Shared) -> Self {
+        let snap = shared.snapshot.load();
+        let d = &snap.config.defaults;
+        Limits {
+            header_timeout: d.header_read_timeout,
+            max_header: d.max_header_size,
+            idle_timeout: d.idle_timeout,
+        }
+    }
+}
+
+/// A connection's request handler, as hyper's HTTP/1 connection needs it.
+pub(super) trait Handler:
+    Service<
+        http::Request<Incoming>,
+        Response = http::Response<idle::Tracked<ClientBody>>,
+        Error = Infallible,
+        Future = <Self as Handler>::Fut,
+    > + Send
+    + Unpin
+    + 'static
+{
+    /// The future of one request.
+    type Fut: Future<Output = Result<http::Response<idle::Tracked<ClientBody>>, Infallible>>
+        + Send
+        + 'static;
+}
+
+impl<S, F> Handler for S
+where
+    S: Service<
+            http::Request<Incoming>,
+            Response = http::Response<idle::Tracked<ClientBody>>,
+            Error = Infallible,
+            Future = F,
+        > + Send
+        + Unpin
+        + 'static,
+    F: Future<Output = Result<http::Response<idle::Tracked<ClientBody>>, Infallible>>
+        + Send
+        + 'static,
+{
+    type Fut = F;
+}
+
+/// The service of one connection: marks each request from the framing
+/// watch, tracks it in `activity` until its response body ends, and hands
+/// it to the proxy.
+pub(super) fn service(
+    shared: Arc<Shared>,
+    info: Arc<ConnInfo>,
+    framing: Arc<Verdicts>,
+    activity: idle::Activity,
+) -> impl Handler + Clone {
+    service_fn(move |mut req: http::Request<Incoming>| {
+        if framing.next_is_ambiguous() {
+            req.extensions_mut().insert(proxy::framing::Ambiguous);
+        }
+        let busy = activity.begin();
+        let handled = proxy::handle(shared.clone(), info.clone(), req);
+        async move { Ok::<_, Infallible>(handled.await?.map(|b| idle::Tracked::new(b, busy))) }
+    })
+}
+
+/// Serves HTTP/1.1 and HTTP/2 on an accepted stream (TLS after the
+/// handshake, or plain TCP that opened with the HTTP/2 preface) until the
+/// client closes or shutdown drains it. Plain HTTP/1.1 goes to
+/// [`park::serve`] instead.
 pub(super) async fn serve_http<I>(shared: Arc<Shared>, io: I, info: ConnInfo, conn: Conn)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let _conn = conn;
-    // The request head arrives before we know its site, so its limits come
-    // from [defaults].
-    let (header_timeout, max_header, idle_timeout) = {
-        let snap = shared.snapshot.load();
-        let d = &snap.config.defaults;
-        (d.header_read_timeout, d.max_header_size, d.idle_timeout)
-    };
+    let Limits {
+        header_timeout,
+        max_header,
+        idle_timeout,
+    } = Limits::from_defaults(&shared);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -141,19 +218,9 @@ where
         .max_header_list_size(u32::try_from(max_header).unwrap_or(u32::MAX));
 
     let peer = info.peer;
-    let info = Arc::new(info);
-    let svc_shared = shared.clone();
     let (io, framing) = proxy::framing::Sniffed::new(io);
     let activity = idle::Activity::default();
-    let requests = activity.clone();
-    let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-        if framing.next_is_ambiguous() {
-            req.extensions_mut().insert(proxy::framing::Ambiguous);
-        }
-        let busy = requests.begin();
-        let handled = proxy::handle(svc_shared.clone(), info.clone(), req);
-        async move { Ok::<_, Infallible>(handled.await?.map(|b| idle::Tracked::new(b, busy))) }
-    });
+    let svc = service(shared.clone(), Arc::new(info), framing, activity.clone());
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
     let mut shutdown = shared.shutdown.subscribe();

@@ -12,7 +12,7 @@
 //! an HTTP/2 GOAWAY. A request in flight is never cut by this timer.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,6 +28,8 @@ pub struct Activity(Arc<State>);
 struct State {
     /// Requests in flight (their response bodies not yet finished).
     busy: AtomicUsize,
+    /// Requests started on the connection so far.
+    started: AtomicU64,
     /// When the last request finished (or the connection opened).
     last: Mutex<Instant>,
 }
@@ -36,6 +38,7 @@ impl Default for Activity {
     fn default() -> Self {
         Activity(Arc::new(State {
             busy: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
             last: Mutex::new(Instant::now()),
         }))
     }
@@ -45,14 +48,30 @@ impl Activity {
     /// Marks a request as in flight until the returned mark is dropped.
     pub fn begin(&self) -> Busy {
         self.0.busy.fetch_add(1, Ordering::AcqRel);
+        self.0.started.fetch_add(1, Ordering::Relaxed);
         Busy(self.0.clone())
+    }
+
+    /// Requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.0.busy.load(Ordering::Acquire)
+    }
+
+    /// Requests started on the connection so far.
+    pub fn started(&self) -> u64 {
+        self.0.started.load(Ordering::Relaxed)
+    }
+
+    /// When the last request ended (or the connection opened).
+    pub fn last(&self) -> Instant {
+        *self.0.last.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Resolves once the connection has had no request in flight for
     /// `timeout`. Wakes at most once per `timeout` while requests run.
     pub async fn idle_for(&self, timeout: Duration) {
         loop {
-            let last = *self.0.last.lock().unwrap_or_else(|e| e.into_inner());
+            let last = self.last();
             let deadline = last + timeout;
             if Instant::now() < deadline {
                 tokio::time::sleep_until(deadline).await;

@@ -14,6 +14,7 @@
 
 mod accept;
 mod idle;
+mod park;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

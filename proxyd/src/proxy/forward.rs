@@ -14,12 +14,13 @@ use hyper::body::Incoming;
 use super::error::ProxyError;
 use crate::body::Body;
 use crate::config::{Limits, Scheme};
-use crate::upstream::{connect, Sender, ServerState, Upstream};
+use crate::upstream::{connect, Sender, ServerState, Upstream, UpstreamBody};
 
 /// A response from an upstream server, and which server sent it.
 pub struct Forwarded {
-    /// The response head with its streaming body.
-    pub response: Response<Incoming>,
+    /// The response head with its streaming body, which holds the
+    /// connection until it ends (then back to the pool, or closed).
+    pub response: Response<UpstreamBody>,
     /// The server that answered.
     pub server: Arc<ServerState>,
 }
@@ -66,17 +67,9 @@ pub async fn forward(
             Ok((response, sender)) => {
                 up.observe(server, Ok(()));
                 let server = server.clone();
-                let returned = server.clone();
                 // The connection is busy until the response body has been
-                // read to the end; only then can it go back to the pool.
-                tokio::spawn(async move {
-                    let mut sender = sender;
-                    let reusable = sender.ready().await.is_ok();
-                    returned.active.fetch_sub(1, Ordering::Relaxed);
-                    if reusable {
-                        returned.pool.checkin(sender);
-                    }
-                });
+                // read to the end; the body returns it to the pool then.
+                let response = response.map(|body| UpstreamBody::new(body, sender, server.clone()));
                 return Ok(Forwarded { response, server });
             }
             Err(AttemptError::Retryable(r, e)) => {
@@ -112,7 +105,18 @@ async fn attempt(
         let from_pool = pooled.is_some();
         let mut sender = match pooled.take() {
             Some(s) => s,
-            None => match connect(&server.host, server.port, https, limits.connect_timeout).await {
+            // Boxed: the connect future (TCP, TLS, handshake) is several
+            // KiB, and inline it would be part of every request's future
+            // (moved, not just allocated) even when a pooled connection is
+            // reused, which is the usual case.
+            None => match Box::pin(connect(
+                &server.host,
+                server.port,
+                https,
+                limits.connect_timeout,
+            ))
+            .await
+            {
                 Ok(s) => s,
                 Err(source) => {
                     let e = ProxyError::Connect {

@@ -106,23 +106,28 @@ impl Scanner {
                     };
                 }
                 _ => {
-                    let end = bytes.iter().position(|b| *b == b'\n');
-                    let (part, rest) = match end {
-                        Some(i) => (&bytes[..i], &bytes[i + 1..]),
-                        None => (bytes, &[][..]),
+                    let Some(end) = memchr::memchr(b'\n', bytes) else {
+                        // A partial line: kept until its end arrives.
+                        if self.line.len() + bytes.len() > MAX_LINE {
+                            self.state = State::Off;
+                            return;
+                        }
+                        self.line.extend_from_slice(bytes);
+                        return;
                     };
+                    let (part, rest) = (&bytes[..end], &bytes[end + 1..]);
+                    bytes = rest;
                     if self.line.len() + part.len() > MAX_LINE {
                         self.state = State::Off;
                         return;
                     }
-                    self.line.extend_from_slice(part);
-                    bytes = rest;
-                    if end.is_some() {
+                    if self.line.is_empty() {
+                        // The usual case: the whole line is in this read.
+                        self.line_done(strip_cr(part));
+                    } else {
                         let mut line = std::mem::take(&mut self.line);
-                        if line.last() == Some(&b'\r') {
-                            line.pop();
-                        }
-                        self.line_done(&line);
+                        line.extend_from_slice(part);
+                        self.line_done(strip_cr(&line));
                         line.clear();
                         self.line = line;
                     }
@@ -172,18 +177,15 @@ impl Scanner {
         }
         if !line.is_empty() {
             f.lines += 1;
-            let Some(colon) = line.iter().position(|b| *b == b':') else {
-                return;
-            };
-            let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
-            if name.eq_ignore_ascii_case(b"content-length") {
+            if let Some(value) = field_value(line, b"content-length") {
+                let value = trim(value);
                 f.content_lengths += 1 + value.iter().filter(|b| **b == b',').count();
                 f.length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok());
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            } else if let Some(value) = field_value(line, b"transfer-encoding") {
                 f.transfer_encoding = true;
                 let last = value.rsplit(|b| *b == b',').next().map(trim);
                 f.chunked_last = last.is_some_and(|l| l.eq_ignore_ascii_case(b"chunked"));
-            } else if name.eq_ignore_ascii_case(b"upgrade") {
+            } else if field_value(line, b"upgrade").is_some() {
                 f.upgrade = true;
             }
             return;
@@ -212,6 +214,21 @@ impl Scanner {
             State::Head
         };
     }
+}
+
+/// The value of header line `line` if its field name is `name` (lowercase;
+/// matched ignoring case, the name ending at the first `:`), untrimmed.
+/// Compares in place: no search for the colon in the many lines that carry
+/// other fields.
+fn field_value<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let n = name.len();
+    (line.len() > n && line[n] == b':' && line[..n].eq_ignore_ascii_case(name))
+        .then(|| &line[n + 1..])
+}
+
+/// `line` without the `\r` of its `\r\n` ending.
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 fn trim(b: &[u8]) -> &[u8] {
@@ -245,6 +262,11 @@ impl<I> Sniffed<I> {
             verdicts: verdicts.clone(),
         };
         (Sniffed { inner, scanner }, verdicts)
+    }
+
+    /// The wrapped stream.
+    pub fn get_ref(&self) -> &I {
+        &self.inner
     }
 }
 
@@ -333,6 +355,19 @@ mod tests {
             b"GET / HTTP/1.1\r\n\r\n",
         ]);
         assert_eq!(flags(&v, 5), [false, true, true, true, false]);
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_followed() {
+        let (v, state) = verdicts(&[
+            b"POST / HTTP/1.1\r\nContent-Len",
+            b"gth: 2\r\nTransfer-Enc",
+            b"oding: chunked\r",
+            b"\n\r\n0\r\n\r",
+            b"\nGET / HTTP/1.1\r\nX-Content-Length: 1\r\nContent-Length: 3\r\n\r\nabc",
+        ]);
+        assert_eq!(flags(&v, 2), [true, false]);
+        assert_eq!(state, State::Head);
     }
 
     #[test]

@@ -36,35 +36,57 @@ static HOP_BY_HOP: [&HeaderName; 7] = [
     &header::UPGRADE,
 ];
 
-/// Removes hop-by-hop headers: `Connection` and every header it names, plus
-/// the fixed list of RFC 9110 §7.6.1.
-///
-/// Hot path: one pass over the names finds which fixed headers are present,
-/// so absent ones are never hashed, and the usual `Connection: keep-alive` /
-/// `close` tokens (not header names, or already in the list) allocate nothing.
-pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let mut named: Vec<HeaderName> = Vec::new();
-    for value in headers.get_all(header::CONNECTION) {
-        let Ok(value) = value.to_str() else { continue };
-        for token in value.split(',').map(str::trim) {
-            if token.is_empty()
-                || token.eq_ignore_ascii_case("close")
-                || token.eq_ignore_ascii_case("keep-alive")
-            {
-                continue;
-            }
-            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                named.push(name);
-            }
-        }
-    }
-    for name in named {
-        headers.remove(name);
-    }
+/// Bit of `Connection` (index 0) in [`hop_by_hop_present`]'s mask.
+const CONNECTION_BIT: u8 = 1;
+/// Bit of `Trailer` (index 4) in [`hop_by_hop_present`]'s mask.
+const TRAILER_BIT: u8 = 1 << 4;
+
+/// Which of [`HOP_BY_HOP`] are present, as a bit mask by index: one pass
+/// over the names, no hashing.
+fn hop_by_hop_present(headers: &HeaderMap) -> u8 {
     let mut present = 0u8;
     for name in headers.keys() {
         if let Some(i) = HOP_BY_HOP.iter().position(|h| *h == name) {
             present |= 1 << i;
+        }
+    }
+    present
+}
+
+/// Removes hop-by-hop headers: `Connection` and every header it names, plus
+/// the fixed list of RFC 9110 §7.6.1.
+///
+/// Hot path: one pass over the names finds which fixed headers are present,
+/// so absent ones are never looked up, and the usual `Connection:
+/// keep-alive` / `close` tokens (not header names, or already in the list)
+/// allocate nothing.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let present = hop_by_hop_present(headers);
+    remove_present(headers, present);
+}
+
+fn remove_present(headers: &mut HeaderMap, present: u8) {
+    if present == 0 {
+        return;
+    }
+    if present & CONNECTION_BIT != 0 {
+        let mut named: Vec<HeaderName> = Vec::new();
+        for value in headers.get_all(header::CONNECTION) {
+            let Ok(value) = value.to_str() else { continue };
+            for token in value.split(',').map(str::trim) {
+                if token.is_empty()
+                    || token.eq_ignore_ascii_case("close")
+                    || token.eq_ignore_ascii_case("keep-alive")
+                {
+                    continue;
+                }
+                if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                    named.push(name);
+                }
+            }
+        }
+        for name in named {
+            headers.remove(name);
         }
     }
     for (i, name) in HOP_BY_HOP.iter().enumerate() {
@@ -79,8 +101,12 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// fields the response head announced, so without it the upstream's
 /// trailers would be dropped on the way to the client.
 pub fn remove_hop_by_hop_keeping_trailer(headers: &mut HeaderMap) {
+    let present = hop_by_hop_present(headers);
+    if present & TRAILER_BIT == 0 {
+        return remove_present(headers, present);
+    }
     let announced: Vec<HeaderValue> = headers.get_all(header::TRAILER).iter().cloned().collect();
-    remove_hop_by_hop(headers);
+    remove_present(headers, present);
     for value in announced {
         headers.append(header::TRAILER, value);
     }
@@ -121,8 +147,8 @@ pub struct Forwarding<'a> {
 /// never passed on (and `Forwarded` is dropped); from a trusted one, the
 /// chain is extended.
 pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
-    remove_aliases(headers);
-    if !fwd.trusted {
+    let forwarded = remove_aliases(headers);
+    if !fwd.trusted && forwarded {
         headers.remove(&FORWARDED);
     }
     let prior: Option<String> = if fwd.trusted {
@@ -163,7 +189,9 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
 /// Drops `_` spellings of the headers managed here (`X_Forwarded_For`,
 /// `x-real_ip`, …): many upstream stacks (CGI, WSGI, PHP) fold `_` and `-`
 /// into one name, so such a header would stand in for the real one.
-fn remove_aliases(headers: &mut HeaderMap) {
+/// Returns whether `Forwarded` is present (found in the same pass, which
+/// spares a lookup when it is not).
+fn remove_aliases(headers: &mut HeaderMap) -> bool {
     let managed = [
         &X_FORWARDED_FOR,
         &X_FORWARDED_PROTO,
@@ -172,19 +200,23 @@ fn remove_aliases(headers: &mut HeaderMap) {
         &X_REQUEST_ID,
         &FORWARDED,
     ];
-    let aliases: Vec<HeaderName> = headers
-        .keys()
-        .filter(|k| k.as_str().contains('_'))
-        .filter(|k| {
-            managed
+    let mut forwarded = false;
+    let mut aliases: Vec<HeaderName> = Vec::new();
+    for k in headers.keys() {
+        if *k == FORWARDED {
+            forwarded = true;
+        } else if k.as_str().contains('_')
+            && managed
                 .iter()
                 .any(|m| same_but_underscores(k.as_str(), m.as_str()))
-        })
-        .cloned()
-        .collect();
+        {
+            aliases.push(k.clone());
+        }
+    }
     for name in aliases {
         headers.remove(name);
     }
+    forwarded
 }
 
 /// Whether `name` is `managed` with some `-` written as `_`.

@@ -53,6 +53,9 @@ pub(super) async fn request(
     parts.uri = origin_form(&parts.uri, cx.route)?;
     parts.version = Version::HTTP_11;
     headers::remove_hop_by_hop(&mut parts.headers);
+    // Room for the headers added below, in one step rather than growing
+    // (and rehashing) the map along the way.
+    parts.headers.reserve(8);
     if let Some(proto) = upgrade_to {
         upgrade::set_upgrade_headers(&mut parts.headers, proto);
     } else if wants_trailers {

@@ -14,6 +14,7 @@
 
 mod balance;
 pub mod health;
+mod lease;
 pub mod passive;
 mod pool;
 mod report;
@@ -25,6 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::{self, Algorithm, HealthCheck, Passive, Scheme};
 
+pub use lease::UpstreamBody;
 pub use pool::{connect, ConnectError, Sender};
 
 /// One server's long-lived state, shared by every generation that uses it.
