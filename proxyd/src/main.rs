@@ -55,9 +55,14 @@ fn main() -> ExitCode {
     };
     proxyd::logging::init(format, &loaded.config.runtime.log_level);
 
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    // One worker: tokio's current-thread scheduler does the same work
+    // without the work-stealing machinery (no other worker to steal from).
+    let mut rt = match loaded.config.runtime.worker_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
     rt.enable_all();
-    if loaded.config.runtime.worker_threads > 0 {
+    if loaded.config.runtime.worker_threads > 1 {
         rt.worker_threads(loaded.config.runtime.worker_threads);
     }
     let rt = match rt.build() {

@@ -1,6 +1,7 @@
 //! Collects findings while a config is decoded and validated, turning byte
 //! spans into 1-based `line:column` (columns counted in characters).
 
+use std::cell::OnceCell;
 use std::ops::Range;
 
 use super::{Diagnostic, Severity};
@@ -9,8 +10,9 @@ use super::{Diagnostic, Severity};
 pub(crate) struct Report<'s> {
     file: String,
     source: &'s str,
-    /// Byte offset where each line starts.
-    line_starts: Vec<usize>,
+    /// Byte offset where each line starts, built when the first finding
+    /// needs a position (a valid file never pays for it).
+    line_starts: OnceCell<Vec<usize>>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     /// How many of `errors` are about certificate or key files.
@@ -20,12 +22,10 @@ pub(crate) struct Report<'s> {
 impl<'s> Report<'s> {
     /// A report about `source`, named `file` in diagnostics.
     pub fn new(file: &str, source: &'s str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
         Report {
             file: file.to_string(),
             source,
-            line_starts,
+            line_starts: OnceCell::new(),
             errors: Vec::new(),
             warnings: Vec::new(),
             tls_errors: 0,
@@ -35,8 +35,13 @@ impl<'s> Report<'s> {
     /// 1-based line and column of a byte offset.
     pub fn position(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.source.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts[line - 1];
+        let line_starts = self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.source.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        });
+        let line = line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = line_starts[line - 1];
         let column = self
             .source
             .get(start..offset)

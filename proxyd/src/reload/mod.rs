@@ -120,6 +120,10 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
     shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);
     crate::upstream::health::plan(shared);
+    // Freeing the old generation (thousands of sites) is not the caller's
+    // wait: it happens beside the reply (or later, when the last request
+    // holding it ends).
+    tokio::task::spawn_blocking(move || drop(old));
     Ok(ReloadBody {
         generation,
         changes,

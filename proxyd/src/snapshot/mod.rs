@@ -144,22 +144,34 @@ impl Snapshot {
         let site_names: Vec<Arc<str>> = sites.iter().map(|s| s.name.clone()).collect();
         let mut listeners = HashMap::new();
         for l in &config.listeners {
-            let mut hosts = HostTable::default();
-            for (i, site) in config.sites.iter().enumerate() {
-                if site.listeners.iter().any(|n| n == &l.name) {
-                    for h in &site.hosts {
-                        hosts.insert(h, i);
-                    }
+            let served = || {
+                config
+                    .sites
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, site)| site.listeners.iter().any(|n| n == &l.name))
+            };
+            let mut hosts = HostTable::with_capacity(served().flat_map(|(_, s)| &s.hosts));
+            for (i, site) in served() {
+                for h in &site.hosts {
+                    hosts.insert(h, i);
                 }
             }
             let name: Arc<str> = l.name.as_str().into();
             let handles = Arc::new(metrics.listener_handles(&name, &site_names));
-            for addr in l.http.iter().chain(l.https.iter()) {
+            let addrs: Vec<SocketAddr> = l.http.iter().chain(l.https.iter()).copied().collect();
+            for (k, addr) in addrs.iter().enumerate() {
+                // The last address takes the table, the others a copy.
+                let hosts = if k + 1 == addrs.len() {
+                    std::mem::take(&mut hosts)
+                } else {
+                    hosts.clone()
+                };
                 listeners.insert(
                     *addr,
                     ListenerRoutes {
                         name: name.clone(),
-                        hosts: hosts.clone(),
+                        hosts,
                         health_path: l.health_path.clone(),
                         metrics: handles.clone(),
                     },

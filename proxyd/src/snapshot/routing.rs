@@ -20,6 +20,24 @@ pub struct HostTable {
 }
 
 impl HostTable {
+    /// An empty table with room for `patterns`, so that filling it with
+    /// thousands of sites does not rehash as it grows.
+    pub fn with_capacity<'a>(patterns: impl IntoIterator<Item = &'a HostPattern>) -> Self {
+        let (mut exact, mut wildcard) = (0, 0);
+        for p in patterns {
+            match p {
+                HostPattern::Exact(_) => exact += 1,
+                HostPattern::Wildcard(_) => wildcard += 1,
+                HostPattern::Any => {}
+            }
+        }
+        HostTable {
+            exact: HashMap::with_capacity(exact),
+            wildcard: HashMap::with_capacity(wildcard),
+            default: None,
+        }
+    }
+
     /// Adds a site's host patterns. Validation guarantees no host is claimed
     /// twice on one listener; should it happen anyway, the first site wins.
     pub fn insert(&mut self, pattern: &HostPattern, site: usize) {

@@ -220,3 +220,52 @@ max_body_size = 0
         ]
     );
 }
+
+/// Thousands of sites are decoded in one pass each; a mistake deep in the
+/// file still gets its own error at its own position, and the sites around
+/// it are unaffected.
+#[test]
+fn mistakes_among_thousands_of_sites_are_each_reported_in_place() {
+    const HEAD: &str = "[[listener]]\nname = \"public\"\nhttp = \"127.0.0.1:8080\"\n\
+                        [[upstream]]\nname = \"api\"\nservers = [{ address = \"127.0.0.1:9000\" }]\n";
+    let head_lines = HEAD.lines().count();
+    // Each site is 6 lines; `start(i)` is the line of its `[[site]]`.
+    let start = |i: usize| head_lines + 6 * i + 1;
+    let mut src = HEAD.to_string();
+    for i in 0..2000 {
+        let name = if i == 1999 {
+            "s0".to_string()
+        } else {
+            format!("s{i}")
+        };
+        let first_host = if i == 1500 {
+            "s3.test".to_string()
+        } else {
+            format!("s{i}.test")
+        };
+        let upstream = if i == 1000 { "5" } else { "\"api\"" };
+        src.push_str(&format!(
+            "[[site]]\nname = \"{name}\"\nhosts = [\"{first_host}\", \"*.s{i}.test\"]\n\
+             \x20 [[site.route]]\n  path = \"/\"\n  upstream = {upstream}\n"
+        ));
+    }
+    assert_eq!(
+        errors(&src),
+        [
+            format!(
+                "t.toml:{}:14: upstream of route \"/\" of site \"s1000\": expected a string, found integer `5`",
+                start(1000) + 5
+            ),
+            format!(
+                "t.toml:{}:10: host \"s3.test\" of site \"s1500\" is already claimed by site \"s3\" on listener \"public\" (line {})",
+                start(1500) + 2,
+                start(3) + 2
+            ),
+            format!(
+                "t.toml:{}:8: duplicate site name \"s0\": already used by another site at line {}",
+                start(1999) + 1,
+                start(0) + 1
+            ),
+        ]
+    );
+}

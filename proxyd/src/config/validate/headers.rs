@@ -1,6 +1,8 @@
 //! Header rules (`request_headers` / `response_headers`): valid names and
 //! values, and none of the headers proxyd itself manages.
 
+use std::fmt;
+
 use http::{HeaderName, HeaderValue};
 
 use crate::config::file::FileHeaderRules;
@@ -26,7 +28,7 @@ fn managed(name: &HeaderName) -> Option<&'static str> {
 pub(super) fn rules(
     r: &mut Report<'_>,
     rules: Option<&FileHeaderRules>,
-    what: &str,
+    what: &dyn fmt::Display,
 ) -> HeaderRules {
     let mut out = HeaderRules::default();
     let Some(rules) = rules else { return out };

@@ -1,6 +1,7 @@
 //! `[defaults]` and the per-site limit overrides: a site's own value, then
 //! `[defaults]`, then the built-in default.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -29,11 +30,16 @@ pub(super) fn builtin() -> Limits {
 
 /// `[defaults]` over the built-in defaults.
 pub(super) fn defaults(r: &mut Report<'_>, e: &Entry<FileLimits>) -> Limits {
-    resolve(r, &e.value, &builtin(), "[defaults]")
+    resolve(r, &e.value, &builtin(), &"[defaults]")
 }
 
 /// `own` values over `base`; `who` names the owner in messages.
-pub(super) fn resolve(r: &mut Report<'_>, own: &FileLimits, base: &Limits, who: &str) -> Limits {
+pub(super) fn resolve(
+    r: &mut Report<'_>,
+    own: &FileLimits,
+    base: &Limits,
+    who: &dyn fmt::Display,
+) -> Limits {
     let what = |key: &'static str| move || format!("{key} of {who}");
     let rate_limit = match &own.rate_limit {
         None => base.rate_limit,

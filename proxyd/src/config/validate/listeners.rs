@@ -15,18 +15,23 @@ const DEFAULT_HEALTH_PATH: &str = "/.well-known/proxyd/health";
 
 /// Remembers names and reports the second use of one.
 #[derive(Default)]
-pub(super) struct Names(HashMap<String, Range<usize>>);
+pub(super) struct Names<'a>(HashMap<&'a str, Range<usize>>);
 
-impl Names {
+impl<'a> Names<'a> {
+    /// Room for `n` names.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        Names(HashMap::with_capacity(n))
+    }
+
     /// Records `name`; false (and an error) when it was already taken.
     pub(super) fn claim(
         &mut self,
         r: &mut Report<'_>,
-        name: &SStr,
+        name: &'a SStr,
         kind: &str,
         taken_by: &str,
     ) -> bool {
-        let n = name.get_ref();
+        let n = name.get_ref().as_str();
         if n.is_empty() {
             r.error(name.span(), format!("{kind} name must not be empty"));
             return false;
@@ -39,7 +44,7 @@ impl Names {
             );
             return false;
         }
-        self.0.insert(n.clone(), name.span());
+        self.0.insert(n, name.span());
         true
     }
 }

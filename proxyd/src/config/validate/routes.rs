@@ -2,11 +2,12 @@
 //! and its references, and header rules.
 
 use std::collections::HashMap;
+use std::fmt;
 
 use http::{HeaderValue, StatusCode};
 
 use super::headers;
-use super::values::{int_in, quoted_list};
+use super::values::{int_in, quoted_list, Of, Owner};
 use crate::config::file::{Entry, FileRoute};
 use crate::config::report::Report;
 use crate::config::{Route, RouteAction, Upstream};
@@ -17,18 +18,15 @@ const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 pub(super) fn routes(
     r: &mut Report<'_>,
     entries: &[Entry<FileRoute>],
-    site: &str,
+    site: &Owner<'_>,
     upstreams: &[Upstream],
 ) -> Vec<Route> {
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut out = Vec::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
     for (j, e) in entries.iter().enumerate() {
         let v = &e.value;
         let path = v.path.as_ref().map_or("/", |p| p.get_ref().as_str());
-        let who = match &v.path {
-            Some(p) => format!("route \"{}\" of {site}", p.get_ref()),
-            None => format!("route #{} of {site}", j + 1),
-        };
+        let who = Owner::new("route", v.path.as_ref(), j).of(site);
         let path_span = v.path.as_ref().map_or(e.span.clone(), |p| p.span());
         if !path.starts_with('/') {
             r.error(
@@ -42,7 +40,7 @@ pub(super) fn routes(
                 format!("duplicate route path \"{path}\" in {site} (first at line {line})"),
             );
         } else {
-            seen.insert(path.to_string(), path_span.start);
+            seen.insert(path, path_span.start);
         }
         let present = |key: &str, is_some: bool| is_some || e.is_bad(key);
         let actions = [
@@ -63,15 +61,12 @@ pub(super) fn routes(
             );
         }
         let action = action(r, v, &who, upstreams);
-        let request_headers = headers::rules(
-            r,
-            v.request_headers.as_ref(),
-            &format!("request_headers of {who}"),
-        );
+        let request_headers =
+            headers::rules(r, v.request_headers.as_ref(), &Of("request_headers", &who));
         let response_headers = headers::rules(
             r,
             v.response_headers.as_ref(),
-            &format!("response_headers of {who}"),
+            &Of("response_headers", &who),
         );
         if let Some(action) = action {
             out.push(Route {
@@ -89,7 +84,7 @@ pub(super) fn routes(
 fn action(
     r: &mut Report<'_>,
     v: &FileRoute,
-    who: &str,
+    who: &dyn fmt::Display,
     upstreams: &[Upstream],
 ) -> Option<RouteAction> {
     if let Some(u) = &v.upstream {
@@ -143,13 +138,9 @@ fn action(
     }
     if let Some(resp) = &v.respond {
         let resp = resp.get_ref();
-        let status = int_in(
-            r,
-            resp.status.as_ref(),
-            200,
-            (100, 599),
-            &format!("respond.status of {who}"),
-        );
+        let status = int_in(r, resp.status.as_ref(), 200, (100, 599), || {
+            format!("respond.status of {who}")
+        });
         let content_type = match &resp.content_type {
             None => HeaderValue::from_static("text/plain; charset=utf-8"),
             Some(ct) => HeaderValue::from_str(ct.get_ref()).unwrap_or_else(|_| {

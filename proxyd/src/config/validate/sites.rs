@@ -2,6 +2,7 @@
 //! listeners, `tls`, limit overrides; routes are in `routes`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 
@@ -9,7 +10,7 @@ use super::limits;
 use super::listeners::Names;
 use super::routes::routes;
 use super::tls_files;
-use super::values::{is_dns_name, owner, path_in, quoted_list, required};
+use super::values::{is_dns_name, path_in, quoted_list, required, Owner};
 use crate::config::file::{FileConfig, SStr, SiteEntry};
 use crate::config::report::Report;
 use crate::config::{HostPattern, Limits, Listener, Site, TlsSource, Upstream};
@@ -26,18 +27,22 @@ pub(super) struct Known<'a> {
 }
 
 /// Parses one `hosts` entry.
+/// The lowercased string is the pattern's own (one allocation per host).
 pub(super) fn parse_host(raw: &str) -> Result<HostPattern, &'static str> {
-    let s = raw.to_ascii_lowercase();
+    let mut s = raw.to_ascii_lowercase();
     if s == "*" {
         return Ok(HostPattern::Any);
     }
     if s.contains(':') {
         return Err("a host must not include a port");
     }
-    let s = s.strip_suffix('.').unwrap_or(&s);
+    if s.ends_with('.') {
+        s.pop();
+    }
     if let Some(suffix) = s.strip_prefix("*.") {
         return if is_dns_name(suffix) {
-            Ok(HostPattern::Wildcard(format!(".{suffix}")))
+            s.remove(0); // "*.example.org" → ".example.org"
+            Ok(HostPattern::Wildcard(s))
         } else {
             Err("expected a host name such as \"app.example.com\" or \"*.example.org\"")
         };
@@ -45,8 +50,8 @@ pub(super) fn parse_host(raw: &str) -> Result<HostPattern, &'static str> {
     if s.contains('*') {
         return Err("a wildcard must be the whole first label, as in \"*.example.org\"");
     }
-    if is_dns_name(s) {
-        Ok(HostPattern::Exact(s.to_string()))
+    if is_dns_name(&s) {
+        Ok(HostPattern::Exact(s))
     } else {
         Err("expected a host name such as \"app.example.com\" or \"*.example.org\"")
     }
@@ -61,17 +66,19 @@ fn show(h: &HostPattern) -> String {
 }
 
 pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> Vec<Site> {
-    let mut names = Names::default();
-    // (listener, host) → (site, position of the host)
-    let mut claimed: HashMap<(String, HostPattern), (String, usize)> = HashMap::new();
-    let mut out = Vec::new();
+    let mut names = Names::with_capacity(fc.sites.len());
+    // (listener index, host) → (site index, position of the host)
+    let mut claimed: HashMap<(usize, HostPattern), (usize, usize)> =
+        HashMap::with_capacity(host_count(fc) * known.listeners.len().max(1));
+    let mut out = Vec::with_capacity(fc.sites.len());
+    let site_owner = |i: usize| Owner::new("site", fc.sites[i].site.value.name.as_ref(), i);
     for (i, entry) in fc.sites.iter().enumerate() {
         let SiteEntry {
             site: e,
             routes: route_entries,
         } = entry;
         let v = &e.value;
-        let who = owner("site", v.name.as_ref(), i);
+        let who = site_owner(i);
         let name = required(r, e, &v.name, "name", &who);
         if let Some(n) = name {
             names.claim(r, n, "site", "another site");
@@ -80,9 +87,15 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
         let listeners = listeners(r, v.listeners.as_deref(), known, &who);
         for (host, span) in &hosts {
             for l in &listeners {
-                let key = (l.clone(), host.clone());
-                if let Some((other, at)) = claimed.get(&key) {
-                    let (line, _) = r.position(*at);
+                let listener = known
+                    .listeners
+                    .iter()
+                    .position(|k| &k.name == l)
+                    .unwrap_or(usize::MAX);
+                let key = (listener, host.clone());
+                if let Some(&(other, at)) = claimed.get(&key) {
+                    let other = site_owner(other);
+                    let (line, _) = r.position(at);
                     let message = if *host == HostPattern::Any {
                         format!("{who} is a second default site (\"*\") on listener \"{l}\": {other} already is (line {line})")
                     } else {
@@ -90,7 +103,7 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
                     };
                     r.error(span.clone(), message);
                 } else {
-                    claimed.insert(key, (who.clone(), span.start));
+                    claimed.insert(key, (i, span.start));
                 }
             }
         }
@@ -133,12 +146,21 @@ pub(super) fn sites(r: &mut Report<'_>, fc: &FileConfig, known: &Known<'_>) -> V
     out
 }
 
+/// How many `hosts` entries the sites list, to size the claim map once.
+fn host_count(fc: &FileConfig) -> usize {
+    fc.sites
+        .iter()
+        .filter_map(|s| s.site.value.hosts.as_ref())
+        .map(|h| h.get_ref().len())
+        .sum()
+}
+
 fn hosts(
     r: &mut Report<'_>,
     site_span: Range<usize>,
     list: Option<&toml::Spanned<Vec<SStr>>>,
     bad: bool,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Vec<(HostPattern, Range<usize>)> {
     let mut out: Vec<(HostPattern, Range<usize>)> = Vec::new();
     let Some(list) = list else {
@@ -173,7 +195,7 @@ fn listeners(
     r: &mut Report<'_>,
     list: Option<&[SStr]>,
     known: &Known<'_>,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Vec<String> {
     let Some(list) = list else {
         return known.listeners.iter().map(|l| l.name.clone()).collect();
@@ -202,7 +224,7 @@ fn tls(
     hosts: &[HostPattern],
     listeners: &[String],
     known: &Known<'_>,
-    who: &str,
+    who: &dyn fmt::Display,
 ) -> Option<TlsSource> {
     let value = value?;
     let span = value.span();
@@ -262,7 +284,9 @@ fn tls(
                 );
             }
         }
-        TlsSource::Files { cert, key } => tls_files::check_pair(r, span, cert, key, who, hosts),
+        TlsSource::Files { cert, key } => {
+            tls_files::check_pair(r, span, cert, key, &who.to_string(), hosts)
+        }
     }
     Some(source)
 }

@@ -142,7 +142,7 @@ fn servers(
     who: &str,
     algorithm: Algorithm,
 ) -> Vec<Server> {
-    let Some(list) = required(r, e, &e.value.servers, "servers", who) else {
+    let Some(list) = required(r, e, &e.value.servers, "servers", &who) else {
         return Vec::new();
     };
     if list.get_ref().is_empty() {
