@@ -165,7 +165,15 @@ pub fn ready(ready: bool) -> String {
 }
 
 pub fn status(generation: u64, healthy: bool) -> String {
-    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    // The next whole second: the timestamp has no fraction, and proxyctl
+    // reads "now" for anything less than a second away on either side, so
+    // this stays "now" however late in the second the fixture is made
+    // (truncating the current time read "1s ago" when proxyctl ran in the
+    // next second: the golden status test was flaky on a busy machine).
+    let now = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + Duration::from_secs(1),
+    )
+    .to_string();
     let in_days = |d: u64| {
         humantime::format_rfc3339_seconds(
             std::time::SystemTime::now() + Duration::from_secs(d * 86_400 + 7_200),
