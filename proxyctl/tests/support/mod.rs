@@ -170,10 +170,9 @@ pub fn status(generation: u64, healthy: bool) -> String {
     // this stays "now" however late in the second the fixture is made
     // (truncating the current time read "1s ago" when proxyctl ran in the
     // next second: the golden status test was flaky on a busy machine).
-    let now = humantime::format_rfc3339_seconds(
-        std::time::SystemTime::now() + Duration::from_secs(1),
-    )
-    .to_string();
+    let now =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(1))
+            .to_string();
     let in_days = |d: u64| {
         humantime::format_rfc3339_seconds(
             std::time::SystemTime::now() + Duration::from_secs(d * 86_400 + 7_200),
