@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::{service_fn, Service};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -185,7 +185,7 @@ pub(super) fn service(
         if framing.next_is_ambiguous() {
             req.extensions_mut().insert(proxy::framing::Ambiguous);
         }
-        let busy = activity.begin();
+        let busy = activity.begin(!req.body().is_end_stream());
         let handled = proxy::handle(shared.clone(), info.clone(), req);
         async move { Ok::<_, Infallible>(handled.await?.map(|b| idle::Tracked::new(b, busy))) }
     })

@@ -12,7 +12,7 @@
 //! an HTTP/2 GOAWAY. A request in flight is never cut by this timer.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,6 +30,8 @@ struct State {
     busy: AtomicUsize,
     /// Requests started on the connection so far.
     started: AtomicU64,
+    /// The last request started came with a body.
+    last_had_body: AtomicBool,
     /// When the last request finished (or the connection opened).
     last: Mutex<Instant>,
 }
@@ -39,6 +41,7 @@ impl Default for Activity {
         Activity(Arc::new(State {
             busy: AtomicUsize::new(0),
             started: AtomicU64::new(0),
+            last_had_body: AtomicBool::new(false),
             last: Mutex::new(Instant::now()),
         }))
     }
@@ -46,9 +49,11 @@ impl Default for Activity {
 
 impl Activity {
     /// Marks a request as in flight until the returned mark is dropped.
-    pub fn begin(&self) -> Busy {
+    /// `with_body`: the request has a body (not known to be empty).
+    pub fn begin(&self, with_body: bool) -> Busy {
         self.0.busy.fetch_add(1, Ordering::AcqRel);
         self.0.started.fetch_add(1, Ordering::Relaxed);
+        self.0.last_had_body.store(with_body, Ordering::Relaxed);
         Busy(self.0.clone())
     }
 
@@ -60,6 +65,11 @@ impl Activity {
     /// Requests started on the connection so far.
     pub fn started(&self) -> u64 {
         self.0.started.load(Ordering::Relaxed)
+    }
+
+    /// Whether the last request started came with a body.
+    pub fn last_had_body(&self) -> bool {
+        self.0.last_had_body.load(Ordering::Relaxed)
     }
 
     /// When the last request ended (or the connection opened).
@@ -148,7 +158,7 @@ mod tests {
     async fn idle_only_after_the_last_request_ends() {
         let activity = Activity::default();
         let t = Duration::from_secs(10);
-        let busy = activity.begin();
+        let busy = activity.begin(false);
         tokio::time::sleep(Duration::from_secs(25)).await;
         let waiter = tokio::spawn({
             let a = activity.clone();

@@ -31,6 +31,13 @@
 //! connections of a burst hold at the same moment stays resident, so the
 //! delay bounds memory to the connections of the last 50 ms.
 //!
+//! A round whose last request came with a body does not park: its response
+//! can end before the body has been read (an upstream that answers early),
+//! and a round cut then would hand the body's remaining bytes to the next
+//! round as if they were a request; hyper, left alone, reads the body to its
+//! end or closes the connection. (Knowing when the request body ends would
+//! lift this; such a connection parks again after a bodiless request.)
+//!
 //! While parked, the connection is closed at `idle_timeout` after its last
 //! request ended, or `header_read_timeout` if shorter (hyper's own
 //! header timer covered that wait before). A round that has not dispatched
@@ -228,7 +235,8 @@ impl<C: Parkable> Drive<'_, C> {
     fn park_at(&self, now: Instant) -> Option<Instant> {
         let waiting = self.flags.read_blocked.load(Ordering::Relaxed)
             && self.activity.in_flight() == 0
-            && self.activity.started() != self.requests_before;
+            && self.activity.started() != self.requests_before
+            && !self.activity.last_had_body();
         if !waiting {
             // Busy, or no request yet in this round (hyper's header timer
             // rules then): look again later.
