@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
+use super::stop::Stopped;
 use super::{idle, park, Kind};
 use crate::proxy::access::ClientBody;
 use crate::proxy::framing::Verdicts;
@@ -224,13 +225,16 @@ where
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
     tokio::pin!(conn);
     let mut shutdown = shared.shutdown.subscribe();
+    let probe = shutdown.clone();
+    let stop = stopped(&mut shutdown);
+    tokio::pin!(stop);
     tokio::select! {
         res = conn.as_mut() => {
             if let Err(e) = res {
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
         }
-        _ = stopped(&mut shutdown) => {
+        _ = Stopped::new(probe, stop) => {
             // Finish the request in flight, then close (keep-alive ends).
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
