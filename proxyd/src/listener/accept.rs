@@ -187,17 +187,7 @@ pub(super) fn service(
             req.extensions_mut().insert(proxy::framing::Ambiguous);
         }
         let busy = activity.begin(!req.body().is_end_stream());
-        // Boxed once, here: the request's future is several KiB, and hyper
-        // moves the service's future into its own slot, so an unboxed one
-        // costs a multi-KiB memcpy per request (callgrind: 8,210
-        // instructions of 47,939).
-        // Allocated before the future is made, so that it is made in place.
-        let slot = Box::new_uninit();
-        let handled = Box::into_pin(Box::write(
-            slot,
-            proxy::handle(shared.clone(), info.clone(), req),
-        ));
-        async move { Ok::<_, Infallible>(handled.await?.map(|b| idle::Tracked::new(b, busy))) }
+        idle::Tracking::new(proxy::handle(shared.clone(), info.clone(), req), busy)
     })
 }
 
