@@ -206,6 +206,28 @@ mod tests {
         assert!(Instant::now() >= ended + t);
     }
 
+    #[tokio::test]
+    async fn the_mark_moves_from_the_request_future_to_its_response_body() {
+        use http_body_util::{BodyExt, Full};
+        let activity = Activity::default();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handler = async move {
+            let _ = rx.await;
+            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                bytes::Bytes::from_static(b"hello"),
+            )))
+        };
+        let fut = tokio::spawn(Tracking::new(handler, activity.begin(false)));
+        tokio::task::yield_now().await;
+        assert_eq!(activity.in_flight(), 1, "marked while the handler runs");
+        tx.send(()).unwrap();
+        let Ok(resp) = fut.await.unwrap();
+        assert_eq!(activity.in_flight(), 1, "the response body holds the mark");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"hello");
+        assert_eq!(activity.in_flight(), 0, "released when the body ends");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_fresh_connection_is_idle_after_the_timeout() {
         let activity = Activity::default();
