@@ -39,3 +39,4 @@ mod tls;
 mod trailers;
 mod upgrade;
 mod upstream_tls;
+mod upstream_wire;

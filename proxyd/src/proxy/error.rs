@@ -84,7 +84,7 @@ pub enum ProxyError {
         server: String,
         /// Why.
         #[source]
-        source: hyper::Error,
+        source: crate::upstream::conn::Error,
     },
 }
 
@@ -115,7 +115,7 @@ impl ProxyError {
     /// (too large, broken off): not the server's fault, so it must not
     /// count against the server's health.
     pub fn is_client_fault(&self) -> bool {
-        matches!(self, ProxyError::Upstream { source, .. } if source.is_user())
+        matches!(self, ProxyError::Upstream { source, .. } if source.is_client_fault())
     }
 
     /// The metric `kind` of an upstream failure, `None` for client-side errors:
@@ -123,8 +123,9 @@ impl ProxyError {
     ///   no response head within `request_timeout`;
     /// - `connection`: the connection was refused, reset or failed its TLS
     ///   handshake (certificate not trusted, wrong name);
-    /// - `invalid_request`: hyper would not send the request as built
-    ///   (a body that broke off is the client's fault and not counted);
+    /// - `invalid_request`: the request could not be sent as built: the
+    ///   client's body broke off or passed its limit (the client's fault,
+    ///   not counted against the server's health);
     /// - `response_read`: the connection failed after the request was sent,
     ///   or the answer was not valid HTTP or not one we can pass on;
     /// - `internal`: proxyd could not even try (a server name unusable for
@@ -134,10 +135,12 @@ impl ProxyError {
             ProxyError::Connect { source, .. } => Some(match source {
                 ConnectError::Timeout(_) => "timeout",
                 ConnectError::Io(_) | ConnectError::Tls(_) => "connection",
-                ConnectError::ServerName(_) | ConnectError::Handshake(_) => "internal",
+                ConnectError::ServerName(_) => "internal",
             }),
             ProxyError::Timeout { .. } => Some("timeout"),
-            ProxyError::Upstream { source, .. } if source.is_user() => Some("invalid_request"),
+            ProxyError::Upstream { source, .. } if source.is_client_fault() => {
+                Some("invalid_request")
+            }
             ProxyError::Upstream { .. } | ProxyError::InvalidResponse { .. } => {
                 Some("response_read")
             }
@@ -213,6 +216,20 @@ mod tests {
                     server: "s:1".into(),
                 },
                 Some("response_read"),
+            ),
+            (
+                ProxyError::Upstream {
+                    server: "s:1".into(),
+                    source: crate::upstream::conn::Error::Closed,
+                },
+                Some("response_read"),
+            ),
+            (
+                ProxyError::Upstream {
+                    server: "s:1".into(),
+                    source: crate::upstream::conn::Error::Body("cut off".into()),
+                },
+                Some("invalid_request"),
             ),
             (ProxyError::Misdirected, None),
             (ProxyError::BodyTooLarge, None),

@@ -9,12 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use http::{header, HeaderValue, Method, Request, Response};
-use hyper::body::Incoming;
 
 use super::error::ProxyError;
 use crate::body::Body;
 use crate::config::{Limits, Scheme};
-use crate::upstream::{connect, Sender, ServerState, Upstream, UpstreamBody};
+use crate::upstream::{connect, SendError, ServerState, Upstream, UpstreamBody};
 
 /// A response from an upstream server, and which server sent it.
 pub struct Forwarded {
@@ -64,12 +63,12 @@ pub async fn forward(
             .then(|| replayable(&req))
             .flatten();
         match attempt(server, req, replay, limits, https).await {
-            Ok((response, sender)) => {
+            Ok(response) => {
                 up.observe(server, Ok(()));
                 let server = server.clone();
                 // The connection is busy until the response body has been
                 // read to the end; the body returns it to the pool then.
-                let response = response.map(|body| UpstreamBody::new(body, sender, server.clone()));
+                let response = response.map(|body| body.lease(server.clone()));
                 return Ok(Forwarded { response, server });
             }
             Err(AttemptError::Retryable(r, e)) => {
@@ -99,16 +98,16 @@ async fn attempt(
     replay: Option<Request<Body>>,
     limits: &Limits,
     https: bool,
-) -> Result<(Response<Incoming>, Sender), AttemptError> {
+) -> Result<Response<UpstreamBody>, AttemptError> {
     let mut pooled = server.pool.checkout();
     loop {
         let from_pool = pooled.is_some();
-        let mut sender = match pooled.take() {
-            Some(s) => s,
-            // Boxed: the connect future (TCP, TLS, handshake) is several
-            // KiB, and inline it would be part of every request's future
-            // (moved, not just allocated) even when a pooled connection is
-            // reused, which is the usual case.
+        let conn = match pooled.take() {
+            Some(c) => c,
+            // Boxed: the connect future (TCP, TLS) is several KiB, and
+            // inline it would be part of every request's future (moved,
+            // not just allocated) even when a pooled connection is reused,
+            // which is the usual case.
             None => match Box::pin(connect(
                 &server.host,
                 server.port,
@@ -117,7 +116,7 @@ async fn attempt(
             ))
             .await
             {
-                Ok(s) => s,
+                Ok(c) => c,
                 Err(source) => {
                     let e = ProxyError::Connect {
                         server: server.address.clone(),
@@ -127,36 +126,31 @@ async fn attempt(
                 }
             },
         };
-        let sent = sender.send_timed(req, limits.request_timeout).await;
-        match sent {
-            Err(_) => {
+        let upstream = |source| ProxyError::Upstream {
+            server: server.address.clone(),
+            source,
+        };
+        match conn.send(req, Some(limits.request_timeout)).await {
+            Ok(resp) => return Ok(resp),
+            Err(SendError::TimedOut) => {
                 return Err(AttemptError::Fatal(ProxyError::Timeout {
                     server: server.address.clone(),
                 }))
             }
-            Ok(Ok(resp)) => return Ok((resp, sender)),
-            Ok(Err(mut e)) => match e.take_message() {
-                // An idle pooled connection the server closed meanwhile:
-                // the request never left, send it on a fresh connection.
-                Some(r) if from_pool => req = r,
-                Some(r) => {
-                    let e = ProxyError::Upstream {
-                        server: server.address.clone(),
-                        source: e.into_error(),
-                    };
-                    return Err(AttemptError::Retryable(Box::new(r), e));
-                }
-                None => {
-                    let e = ProxyError::Upstream {
-                        server: server.address.clone(),
-                        source: e.into_error(),
-                    };
-                    return Err(match replay {
-                        Some(again) => AttemptError::Retryable(Box::new(again), e),
-                        None => AttemptError::Fatal(e),
-                    });
-                }
-            },
+            // A pooled connection the server closed meanwhile: the request
+            // never left, send it on a fresh connection.
+            Err(SendError::Unsent(r, _)) if from_pool => req = *r,
+            Err(SendError::Unsent(r, e)) => {
+                return Err(AttemptError::Retryable(r, upstream(e)));
+            }
+            Err(SendError::Failed(e)) => {
+                return Err(match replay {
+                    Some(again) if !e.is_client_fault() => {
+                        AttemptError::Retryable(Box::new(again), upstream(e))
+                    }
+                    _ => AttemptError::Fatal(upstream(e)),
+                });
+            }
         }
     }
 }

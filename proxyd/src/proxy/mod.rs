@@ -326,14 +326,19 @@ async fn answer(
                 load.observe(asked.elapsed());
             }
             outcome.server = Some(fwd.server.clone());
-            let mut response = fwd.response;
+            let response = fwd.response;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some(client) = client_upgrade else {
                     return Err(ProxyError::InvalidResponse {
                         server: fwd.server.address.clone(),
                     });
                 };
-                let server = hyper::upgrade::on(&mut response);
+                let (mut parts, body) = response.into_parts();
+                let Some(server) = body.into_upgraded() else {
+                    return Err(ProxyError::InvalidResponse {
+                        server: fwd.server.address.clone(),
+                    });
+                };
                 upgrade::splice(
                     shared,
                     conn.listen,
@@ -341,7 +346,6 @@ async fn answer(
                     server,
                     site.limits.idle_timeout,
                 );
-                let (mut parts, _) = response.into_parts();
                 upgrade::keep_upgrade_headers(&mut parts.headers);
                 headers::apply_rules(&mut parts.headers, &route.response_headers);
                 return Ok(Response::from_parts(parts, Body::Empty));

@@ -72,7 +72,7 @@ pub fn splice(
     shared: &Arc<Shared>,
     listen: SocketAddr,
     client: OnUpgrade,
-    server: OnUpgrade,
+    server: crate::upstream::Upgraded,
     idle: Duration,
 ) {
     let drain = shared.shutdown.guard();
@@ -85,21 +85,14 @@ pub fn splice(
     let budget = shared.startup_config.runtime.drain_timeout;
     tokio::spawn(async move {
         let _held = (drain, active);
-        let (client, server) = match tokio::try_join!(client, server) {
-            Ok(pair) => pair,
+        let client = match client.await {
+            Ok(client) => client,
             Err(e) => {
                 tracing::debug!(error = %e, "upgrade did not complete");
                 return;
             }
         };
-        pump(
-            TokioIo::new(client),
-            TokioIo::new(server),
-            idle,
-            shutdown,
-            budget,
-        )
-        .await;
+        pump(TokioIo::new(client), server, idle, shutdown, budget).await;
     });
 }
 

@@ -1,98 +1,549 @@
-//! One upstream connection as the pool lends it: hyper's sending half and
-//! the connection's `request_timeout` timer.
+//! One upstream HTTP/1.1 connection, driven by the task of the request
+//! that has it: no task of its own, no channels.
 //!
-//! A `tokio::time::timeout` per request registers a timer in tokio's wheel
-//! and removes it again (each under the wheel's lock): about 1,270
-//! instructions per proxied request. Here each connection keeps one timer
-//! for its whole life and *moves its deadline later* for each request. A
-//! later deadline is one atomic store; the wheel sees it only if the old
-//! deadline passes (at most once per `request_timeout` while the
-//! connection is busy), and then files the timer under the new one. A
-//! timer that fires while the connection waits in the pool wakes the task
-//! of its last request once, for nothing; the next request arms it again.
-//! An earlier deadline (a site with a shorter `request_timeout`) is
-//! registered again, as a fresh timer would be.
+//! hyper's client connection is a separate task that the request talks to
+//! through channels: at one worker thread that was a third of proxyd's
+//! instructions per proxied request (two task wake-ups, the dispatch
+//! channels, and a second copy of every response head into hyper's own
+//! structures). Here the request's task writes the head itself, reads the
+//! response head into the connection's buffer, and the response body
+//! ([`UpstreamBody`](super::UpstreamBody)) reads the rest as the client's
+//! connection asks for it. The wire format is in `wire`.
+//!
+//! A request body is written by a [`Pump`] polled alongside the response:
+//! before its head arrives by [`Conn::send`], after it by the response
+//! body, so a server that answers while still reading (an echo) gets the
+//! rest of the body while its answer streams back.
+//!
+//! The `request_timeout` timer lives as long as the connection and its
+//! deadline is *moved later* for each request: a `tokio::time::timeout`
+//! per request registers and removes a timer in tokio's wheel (each under
+//! the wheel's lock), about 1,270 instructions; a later deadline is one
+//! atomic store. An earlier deadline (a site with a shorter
+//! `request_timeout`) is registered again, as a fresh timer would be.
 
 use std::future::{poll_fn, Future};
+use std::io;
 use std::pin::{pin, Pin};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use http::{Request, Response};
-use hyper::body::Incoming;
-use hyper::client::conn::{http1, TrySendError};
+use bytes::BytesMut;
+use http::{header, Request, Response, StatusCode};
+use http_body::Body as _;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use crate::body::Body;
+use super::wire::{self, Head, Invalid};
+use super::UpstreamBody;
+use crate::body::{Body, BoxError};
 
-/// The response head did not arrive within the timeout.
+/// Bytes asked of the socket per read while the head is awaited.
+const READ_SIZE: usize = 8 * 1024;
+
+/// The byte stream of an upstream connection.
+pub enum Io {
+    /// Plain TCP.
+    Tcp(TcpStream),
+    /// TLS (`scheme = "https"`); boxed, being ten times the size of a socket.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Why an exchange failed.
 #[derive(Debug, thiserror::Error)]
-#[error("no response head within the timeout")]
-pub struct TimedOut;
+pub enum Error {
+    /// Reading or writing the connection failed.
+    #[error("connection failed")]
+    Io(#[source] io::Error),
+    /// The server closed the connection before a complete response.
+    #[error("connection closed before the response was complete")]
+    Closed,
+    /// The server's answer is not HTTP/1 we can pass on.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// The client's request body failed (too large, broken off): the
+    /// client's fault, not the server's.
+    #[error("request body failed")]
+    Body(#[source] BoxError),
+}
 
-/// The sending half of an upstream HTTP/1.1 connection, with its request
-/// timer (see the module docs).
-pub struct Sender {
-    send: http1::SendRequest<Body>,
+impl Error {
+    /// Whether the client's request body, not the server, caused it.
+    pub fn is_client_fault(&self) -> bool {
+        matches!(self, Error::Body(_))
+    }
+}
+
+/// Why [`Conn::send`] got no response.
+#[derive(Debug)]
+pub enum SendError {
+    /// Not even the request head reached the server (the connection was
+    /// closed): the request is handed back untouched.
+    Unsent(Box<Request<Body>>, Error),
+    /// The request was (maybe partly) sent, then the exchange failed.
+    Failed(Error),
+    /// No response head within the timeout.
+    TimedOut,
+}
+
+/// An upstream HTTP/1.1 connection between requests: the stream, what was
+/// read and not yet used, and the request timer (module docs).
+pub struct Conn {
+    pub(super) io: Io,
+    /// Bytes read from the server and not yet used.
+    pub(super) buf: BytesMut,
+    /// The request head being written; kept for its capacity.
+    out: Vec<u8>,
     /// Made on the first request; re-armed for every later one.
     timer: Option<Pin<Box<Sleep>>>,
 }
 
-impl std::fmt::Debug for Sender {
+impl std::fmt::Debug for Conn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender")
-            .field("ready", &self.send.is_ready())
+        f.debug_struct("Conn")
+            .field("tls", &matches!(self.io, Io::Tls(_)))
+            .field("buffered", &self.buf.len())
             .finish()
     }
 }
 
-impl Sender {
-    /// Wraps a fresh connection's sending half.
-    pub(super) fn new(send: http1::SendRequest<Body>) -> Self {
-        Sender { send, timer: None }
-    }
-
-    /// Whether the connection can take a request now.
-    pub fn is_ready(&self) -> bool {
-        self.send.is_ready()
-    }
-
-    /// Waits until the connection can take a request (its last exchange is
-    /// complete), or fails if it closed.
-    pub async fn ready(&mut self) -> hyper::Result<()> {
-        self.send.ready().await
-    }
-
-    /// Sends `req` without a timeout (the caller bounds the whole exchange).
-    pub async fn send_request(&mut self, req: Request<Body>) -> hyper::Result<Response<Incoming>> {
-        self.send.send_request(req).await
-    }
-
-    /// Sends `req` and waits at most `timeout` for the response head. A
-    /// request the connection could not take (it closed while idle) is
-    /// handed back in the [`TrySendError`].
-    pub async fn send_timed(
-        &mut self,
-        req: Request<Body>,
-        timeout: Duration,
-    ) -> Result<Result<Response<Incoming>, TrySendError<Request<Body>>>, TimedOut> {
-        let deadline = Instant::now() + timeout;
-        let mut response = pin!(self.send.try_send_request(req));
-        let timer = match &mut self.timer {
-            Some(timer) => {
-                timer.as_mut().reset(deadline);
-                timer
-            }
-            None => self
-                .timer
-                .insert(Box::pin(tokio::time::sleep_until(deadline))),
-        };
-        poll_fn(|cx| {
-            if let Poll::Ready(r) = response.as_mut().poll(cx) {
-                return Poll::Ready(Ok(r));
-            }
-            timer.as_mut().poll(cx).map(|()| Err(TimedOut))
+impl Conn {
+    /// A fresh connection over `io`.
+    pub(super) fn new(io: Io) -> Box<Self> {
+        Box::new(Conn {
+            io,
+            buf: BytesMut::new(),
+            out: Vec::new(),
+            timer: None,
         })
-        .await
+    }
+
+    /// Whether an idle connection is still open and quiet: the server sent
+    /// nothing since the last response (no close, no reset, no stray
+    /// bytes). While nothing arrived this is tokio's readiness flag, not a
+    /// system call: the last read of a response saw the socket drained.
+    pub fn is_idle_open(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut probe = [0u8; 1];
+        let mut probe = ReadBuf::new(&mut probe);
+        matches!(
+            Pin::new(&mut self.io).poll_read(&mut cx, &mut probe),
+            Poll::Pending
+        )
+    }
+
+    /// Reads more of the server's bytes into the buffer (at least `want`
+    /// bytes of room). `Ok(0)` is the end of the stream.
+    pub(super) fn poll_fill(
+        &mut self,
+        cx: &mut Context<'_>,
+        want: usize,
+    ) -> Poll<io::Result<usize>> {
+        self.buf.reserve(want);
+        pin!(self.io.read_buf(&mut self.buf)).poll(cx)
+    }
+
+    /// Sends `req` (origin-form, headers final) and waits for the response
+    /// head, at most `timeout` when given. Informational responses other
+    /// than 101 are skipped. The response body holds the connection until
+    /// it ends (then the caller's pool gets it back, if it is reusable).
+    pub async fn send(
+        mut self: Box<Self>,
+        req: Request<Body>,
+        timeout: Option<Duration>,
+    ) -> Result<Response<UpstreamBody>, SendError> {
+        let (parts, body) = req.into_parts();
+        let to_head = parts.method == http::Method::HEAD;
+        let close = !wire::keep_alive(http::Version::HTTP_11, &parts.headers);
+        let mode = RequestBody::of(&parts.headers, &body);
+        // Framing the client's head did not carry (an HTTP/2 body, a
+        // chunked one whose `Transfer-Encoding` went with the hop-by-hop
+        // fields). No allocation when there is none.
+        let mut extra = String::new();
+        match mode {
+            RequestBody::Chunked => extra.push_str("transfer-encoding: chunked\r\n"),
+            RequestBody::Length { add: true, len } => {
+                extra = format!("content-length: {len}\r\n");
+            }
+            _ => {}
+        }
+        wire::encode_head(
+            &mut self.out,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            extra.as_bytes(),
+        );
+
+        let mut st = Sending {
+            written: 0,
+            flushed: false,
+            unsent: Some((parts, body)),
+            mode,
+            pump: None,
+            broken: false,
+        };
+        // Out of the connection while the exchange borrows it; back after.
+        let mut timer_slot = self.timer.take();
+        let mut timer = timeout.map(|t| arm(&mut timer_slot, Instant::now() + t));
+        let conn = &mut *self;
+        let head = poll_fn(|cx| {
+            let polled = st.poll(conn, cx);
+            if polled.is_ready() {
+                return polled;
+            }
+            match timer.as_mut().map(|t| t.as_mut().poll(cx)) {
+                Some(Poll::Ready(())) => Poll::Ready(Err(SendError::TimedOut)),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        self.timer = timer_slot;
+        let mut head = head?;
+        let (framing, reusable) =
+            wire::framing(to_head, &mut head).map_err(|e| SendError::Failed(e.into()))?;
+        let reusable = reusable && !close && !st.broken;
+        let body = UpstreamBody::new(self, framing, st.pump, reusable);
+        Ok(into_response(head, body))
+    }
+}
+
+/// Arms the connection's timer for `deadline` (see the module docs).
+fn arm(timer: &mut Option<Pin<Box<Sleep>>>, deadline: Instant) -> Pin<&mut Sleep> {
+    match timer {
+        Some(t) => {
+            t.as_mut().reset(deadline);
+            t.as_mut()
+        }
+        None => timer
+            .insert(Box::pin(tokio::time::sleep_until(deadline)))
+            .as_mut(),
+    }
+}
+
+fn into_response(head: Head, body: UpstreamBody) -> Response<UpstreamBody> {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = head.status;
+    *resp.version_mut() = head.version;
+    *resp.headers_mut() = head.headers;
+    if let Some(reason) = head.reason {
+        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(reason) {
+            resp.extensions_mut().insert(r);
+        }
+    }
+    resp
+}
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestBody {
+    /// No body.
+    None,
+    /// `Content-Length: len` (`add`: the header is not there yet).
+    Length { len: u64, add: bool },
+    /// Chunked (the length is not known in advance).
+    Chunked,
+}
+
+impl RequestBody {
+    fn of(headers: &http::HeaderMap, body: &Body) -> Self {
+        if body.is_end_stream() {
+            return RequestBody::None;
+        }
+        let given = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match (given, body.size_hint().exact()) {
+            (Some(len), _) => RequestBody::Length { len, add: false },
+            (None, Some(len)) => RequestBody::Length { len, add: true },
+            (None, None) => RequestBody::Chunked,
+        }
+    }
+}
+
+/// The state of [`Conn::send`] between polls.
+struct Sending {
+    /// Bytes of the head written.
+    written: usize,
+    flushed: bool,
+    /// The request, until its head is out (to hand back if it never is).
+    unsent: Option<(http::request::Parts, Body)>,
+    mode: RequestBody,
+    /// The body on its way, once the head is out.
+    pump: Option<Box<Pump>>,
+    /// Writing the body failed (the server stopped reading): what it
+    /// answered may still be read, but the connection is not reused.
+    broken: bool,
+}
+
+impl Sending {
+    fn unsent(&mut self, e: io::Error) -> SendError {
+        match self.unsent.take() {
+            Some((parts, body)) => {
+                SendError::Unsent(Box::new(Request::from_parts(parts, body)), Error::Io(e))
+            }
+            None => SendError::Failed(Error::Io(e)),
+        }
+    }
+
+    fn poll(&mut self, conn: &mut Conn, cx: &mut Context<'_>) -> Poll<Result<Head, SendError>> {
+        while self.written < conn.out.len() {
+            match Pin::new(&mut conn.io).poll_write(cx, &conn.out[self.written..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(self.unsent(io::ErrorKind::WriteZero.into())))
+                }
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.unsent(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        if !self.flushed {
+            match Pin::new(&mut conn.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flushed = true,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(self.unsent(e))),
+                Poll::Pending => return Poll::Pending,
+            }
+            if let Some((_, body)) = self.unsent.take() {
+                self.pump = Pump::new(body, self.mode).map(Box::new);
+            }
+        }
+        if let Some(pump) = &mut self.pump {
+            match pump.poll(&mut conn.io, cx) {
+                Poll::Ready(Ok(())) => self.pump = None,
+                Poll::Ready(Err(Error::Io(_))) => {
+                    self.pump = None;
+                    self.broken = true;
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(SendError::Failed(e))),
+                Poll::Pending => {}
+            }
+        }
+        loop {
+            match wire::parse_head(&mut conn.buf) {
+                Err(e) => return Poll::Ready(Err(SendError::Failed(e.into()))),
+                Ok(Some(head))
+                    if head.status.is_informational()
+                        && head.status != StatusCode::SWITCHING_PROTOCOLS =>
+                {
+                    continue
+                }
+                Ok(Some(head)) => return Poll::Ready(Ok(head)),
+                Ok(None) => {}
+            }
+            match conn.poll_fill(cx, READ_SIZE) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(SendError::Failed(Error::Closed))),
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(SendError::Failed(Error::Io(e)))),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// A request body on its way to the server, framed as its head said.
+pub struct Pump {
+    body: Body,
+    chunked: bool,
+    /// Bytes `Content-Length` still expects (unused when chunked).
+    left: u64,
+    /// Framed bytes not yet written, from `pos`.
+    out: Vec<u8>,
+    pos: usize,
+    /// The body's end (with the chunked terminator) is in `out`.
+    ended: bool,
+}
+
+impl std::fmt::Debug for Pump {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pump")
+            .field("chunked", &self.chunked)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl Pump {
+    fn new(body: Body, mode: RequestBody) -> Option<Self> {
+        let (chunked, left) = match mode {
+            RequestBody::None => return None,
+            RequestBody::Length { len, .. } => (false, len),
+            RequestBody::Chunked => (true, 0),
+        };
+        Some(Pump {
+            body,
+            chunked,
+            left,
+            out: Vec::new(),
+            pos: 0,
+            ended: false,
+        })
+    }
+
+    /// Moves the body towards the server. Ready with `Ok` once all of it is
+    /// written and flushed; `Error::Body` when the client's body failed,
+    /// `Error::Io` when the server's side did.
+    pub(super) fn poll(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        loop {
+            while self.pos < self.out.len() {
+                match Pin::new(&mut *io).poll_write(cx, &self.out[self.pos..]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into())))
+                    }
+                    Poll::Ready(Ok(n)) => self.pos += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            self.out.clear();
+            self.pos = 0;
+            if self.ended {
+                return Pin::new(&mut *io).poll_flush(cx).map_err(Error::Io);
+            }
+            let frame = match Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Pending => {
+                    // Whatever TLS still buffers goes out while we wait.
+                    return match Pin::new(&mut *io).poll_flush(cx) {
+                        Poll::Ready(Err(e)) => Poll::Ready(Err(Error::Io(e))),
+                        _ => Poll::Pending,
+                    };
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Err(Error::Body(e))),
+                Poll::Ready(None) => {
+                    if self.chunked {
+                        self.out.extend_from_slice(b"0\r\n\r\n");
+                    } else if self.left != 0 {
+                        let short = "request body shorter than its content-length";
+                        return Poll::Ready(Err(Error::Body(short.into())));
+                    }
+                    self.ended = true;
+                    continue;
+                }
+                Poll::Ready(Some(Ok(frame))) => frame,
+            };
+            match frame.into_data() {
+                Ok(data) if data.is_empty() => {}
+                Ok(data) if self.chunked => {
+                    self.out
+                        .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                    self.out.extend_from_slice(&data);
+                    self.out.extend_from_slice(b"\r\n");
+                }
+                Ok(data) => {
+                    let n = data.len() as u64;
+                    if n > self.left {
+                        let long = "request body longer than its content-length";
+                        return Poll::Ready(Err(Error::Body(long.into())));
+                    }
+                    self.left -= n;
+                    self.out.extend_from_slice(&data);
+                }
+                Err(frame) => {
+                    if let (Ok(trailers), true) = (frame.into_trailers(), self.chunked) {
+                        self.out.extend_from_slice(b"0\r\n");
+                        for (name, value) in &trailers {
+                            self.out.extend_from_slice(name.as_str().as_bytes());
+                            self.out.extend_from_slice(b": ");
+                            self.out.extend_from_slice(value.as_bytes());
+                            self.out.extend_from_slice(b"\r\n");
+                        }
+                        self.out.extend_from_slice(b"\r\n");
+                        self.ended = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An upstream connection after `101 Switching Protocols`: the bytes the
+/// server sent after its head first, then the stream.
+pub struct Upgraded {
+    io: Io,
+    early: BytesMut,
+}
+
+impl Upgraded {
+    pub(super) fn new(conn: Conn) -> Self {
+        let Conn { io, buf, .. } = conn;
+        Upgraded { io, early: buf }
+    }
+}
+
+impl AsyncRead for Upgraded {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if !this.early.is_empty() {
+            let n = this.early.len().min(buf.remaining());
+            buf.put_slice(&this.early.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Upgraded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }

@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use super::{connect, lock, ServerState};
+use super::{connect, lock, SendError, ServerState};
 use crate::body::Body;
 use crate::config::{HealthCheck, Scheme};
 use crate::state::Shared;
@@ -163,7 +163,7 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
             .map(drop)
             .map_err(|e| e.to_string());
     };
-    let mut sender = connect(&server.host, server.port, server.tls, check.timeout)
+    let conn = connect(&server.host, server.port, server.tls, check.timeout)
         .await
         .map_err(|e| crate::logging::chain(&e))?;
     let mut req = Request::get(path.as_str())
@@ -178,10 +178,10 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
         HeaderValue::from_static("proxyd-health-check"),
     );
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    let resp = sender
-        .send_request(req)
-        .await
-        .map_err(|e| crate::logging::chain(&e))?;
+    let resp = conn.send(req, None).await.map_err(|e| match e {
+        SendError::Unsent(_, e) | SendError::Failed(e) => crate::logging::chain(&e),
+        SendError::TimedOut => "timed out".to_owned(),
+    })?;
     let status = resp.status();
     if status.is_success() || status.is_redirection() {
         Ok(())

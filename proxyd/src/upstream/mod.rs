@@ -13,12 +13,13 @@
 //! checks on live traffic (`passive`, a cooldown after consecutive failures).
 
 mod balance;
-mod conn;
+pub mod conn;
 pub mod health;
 mod lease;
 pub mod passive;
 mod pool;
 mod report;
+mod wire;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::config::{self, Algorithm, HealthCheck, Passive, Scheme};
 
-pub use conn::{Sender, TimedOut};
+pub use conn::{Conn, SendError, Upgraded};
 pub use lease::UpstreamBody;
 pub use pool::{connect, ConnectError};
 

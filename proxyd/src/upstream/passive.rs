@@ -69,7 +69,7 @@ fn server_fault(e: &ProxyError) -> bool {
     match e {
         ProxyError::Connect { .. } | ProxyError::Timeout { .. } => true,
         // A user error is ours or the client's: the request body failed.
-        ProxyError::Upstream { source, .. } => !source.is_user(),
+        ProxyError::Upstream { source, .. } => !source.is_client_fault(),
         _ => false,
     }
 }

@@ -1,23 +1,25 @@
 //! Keep-alive connections to one upstream server.
 //!
-//! We keep our own small pool of hyper HTTP/1.1 connections instead of
-//! hyper-util's legacy client so that a connect failure is known *before*
-//! the request body is handed over (which makes retrying on another server
-//! possible for any request), and so that a stale pooled connection hands
-//! the unsent request back (`try_send_request`) to be sent on a fresh one.
+//! A connect failure is known *before* the request body is touched (which
+//! makes retrying on another server possible for any request), and a
+//! pooled connection that turns out closed hands the unsent request back
+//! to be sent on a fresh one.
+//!
+//! Nothing watches an idle connection: whether the server closed it (or
+//! sent stray bytes) shows in its socket's readiness, checked when it is
+//! taken out ([`Conn::is_idle_open`]). Each checkout also looks at the
+//! oldest idle connection and drops it if it is stale, so connections the
+//! server closed do not linger while newer ones are in use.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::conn::Sender;
+use super::conn::{Conn, Io};
 
 /// Idle connections kept per server; more are closed when returned.
 const MAX_IDLE: usize = 128;
@@ -29,7 +31,7 @@ const IDLE_TTL: Duration = Duration::from_secs(50);
 /// Idle connections, most recently used last.
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<Vec<(Sender, Instant)>>,
+    idle: Mutex<Vec<(Box<Conn>, Instant)>>,
 }
 
 impl fmt::Debug for Pool {
@@ -41,26 +43,28 @@ impl fmt::Debug for Pool {
 
 impl Pool {
     /// Takes the most recently used live connection, if any.
-    pub fn checkout(&self) -> Option<Sender> {
+    pub fn checkout(&self) -> Option<Box<Conn>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some((sender, since)) = idle.pop() {
-            if since.elapsed() < IDLE_TTL && sender.is_ready() {
-                return Some(sender);
+        if let Some((oldest, since)) = idle.first_mut() {
+            if since.elapsed() >= IDLE_TTL || !oldest.is_idle_open() {
+                idle.remove(0);
+            }
+        }
+        while let Some((mut conn, since)) = idle.pop() {
+            if since.elapsed() < IDLE_TTL && conn.is_idle_open() {
+                return Some(conn);
             }
         }
         None
     }
 
     /// Returns a connection whose last exchange is complete.
-    pub fn checkin(&self, sender: Sender) {
-        if !sender.is_ready() {
-            return;
-        }
+    pub fn checkin(&self, conn: Box<Conn>) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() >= MAX_IDLE {
             idle.remove(0);
         }
-        idle.push((sender, Instant::now()));
+        idle.push((conn, Instant::now()));
     }
 
     /// Closes every idle connection (used when the server leaves the config).
@@ -78,9 +82,6 @@ pub enum ConnectError {
     /// The TCP connect failed (refused, unreachable, DNS).
     #[error("connect failed")]
     Io(#[source] std::io::Error),
-    /// The HTTP/1.1 handshake failed.
-    #[error("handshake failed")]
-    Handshake(#[source] hyper::Error),
     /// The server name is not a valid DNS name or IP address for TLS.
     #[error("invalid TLS server name {0:?}")]
     ServerName(String),
@@ -121,13 +122,13 @@ fn tls_connector() -> TlsConnector {
 }
 
 /// Opens a new HTTP/1.1 connection to `host:port` (over TLS, verifying the
-/// server's certificate for `host`, when `tls`) and spawns its driver.
+/// server's certificate for `host`, when `tls`).
 pub async fn connect(
     host: &str,
     port: u16,
     tls: bool,
     timeout: Duration,
-) -> Result<Sender, ConnectError> {
+) -> Result<Box<Conn>, ConnectError> {
     let stream = match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
         Err(_) => return Err(ConnectError::Timeout(timeout)),
         Ok(Err(e)) => return Err(ConnectError::Io(e)),
@@ -136,7 +137,7 @@ pub async fn connect(
     // Small proxied messages must not wait for Nagle's algorithm.
     let _ = stream.set_nodelay(true);
     if !tls {
-        return handshake(stream).await;
+        return Ok(Conn::new(Io::Tcp(stream)));
     }
     let name = ServerName::try_from(host.to_owned())
         .map_err(|_| ConnectError::ServerName(host.to_owned()))?;
@@ -144,22 +145,6 @@ pub async fn connect(
     match tls {
         Err(_) => Err(ConnectError::Timeout(timeout)),
         Ok(Err(e)) => Err(ConnectError::Tls(e)),
-        Ok(Ok(s)) => handshake(s).await,
+        Ok(Ok(s)) => Ok(Conn::new(Io::Tls(Box::new(s)))),
     }
-}
-
-async fn handshake<I>(io: I) -> Result<Sender, ConnectError>
-where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = http1::Builder::new()
-        .handshake::<_, crate::body::Body>(TokioIo::new(io))
-        .await
-        .map_err(ConnectError::Handshake)?;
-    tokio::spawn(async move {
-        // Errors here are reported to the request that was in flight; a
-        // connection that just closes while idle needs no log line.
-        let _ = conn.with_upgrades().await;
-    });
-    Ok(Sender::new(sender))
 }

@@ -1,0 +1,575 @@
+//! HTTP/1.1 as proxyd speaks it to upstream servers: the request head
+//! written out, the response head parsed (httparse), how the response body
+//! is framed (RFC 9112 §6.3), and the chunked decoder.
+//!
+//! Everything here works on byte buffers and knows nothing of sockets, so
+//! it is tested directly; `conn` drives it over a connection.
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderName};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
+
+/// At most this many header fields in a response head or trailer section
+/// (hyper's default too).
+const MAX_HEADERS: usize = 100;
+/// A response head longer than this is refused.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// A chunk-size line (with extensions) longer than this is refused.
+const MAX_CHUNK_LINE: usize = 4096;
+/// A trailer section longer than this is refused.
+const MAX_TRAILERS: usize = 16 * 1024;
+
+/// What makes an upstream's response unusable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid response: {0}")]
+pub struct Invalid(pub &'static str);
+
+/// Writes the head of a request to `out` (cleared first): request line in
+/// origin form, the header fields as they are, and `extra` (framing the
+/// caller adds), then the empty line.
+pub fn encode_head(
+    out: &mut Vec<u8>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    extra: &[u8],
+) {
+    out.clear();
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    out.extend_from_slice(if target.is_empty() {
+        b"/"
+    } else {
+        target.as_bytes()
+    });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(extra);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A parsed response head.
+#[derive(Debug)]
+pub struct Head {
+    /// The status code.
+    pub status: StatusCode,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The header fields, values sharing one copy of the head's bytes.
+    pub headers: HeaderMap,
+    /// The reason phrase when it is not the status code's usual one.
+    pub reason: Option<Bytes>,
+}
+
+/// Parses a complete response head at the start of `buf` and removes it.
+/// `Ok(None)` means more bytes are needed.
+pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut fields);
+    let len = match res.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Err(Invalid("response head too large"))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(Invalid("too many header fields")),
+        Err(_) => return Err(Invalid("malformed response head")),
+    };
+    let status = res
+        .code
+        .and_then(|c| StatusCode::from_u16(c).ok())
+        .ok_or(Invalid("malformed status code"))?;
+    let version = match res.version {
+        Some(1) => Version::HTTP_11,
+        _ => Version::HTTP_10,
+    };
+    // One copy of the head; every value is a slice of it (no allocation
+    // per field).
+    let base = buf.as_ptr() as usize;
+    let raw = Bytes::copy_from_slice(&buf[..len]);
+    let slice_of = |s: &[u8]| {
+        let at = s.as_ptr() as usize - base;
+        raw.slice(at..at + s.len())
+    };
+    let reason = res
+        .reason
+        .filter(|r| !r.is_empty() && status.canonical_reason() != Some(*r))
+        .map(|r| slice_of(r.as_bytes()));
+    let mut headers = HeaderMap::with_capacity(res.headers.len());
+    for f in res.headers.iter() {
+        let name = HeaderName::from_bytes(f.name.as_bytes())
+            .map_err(|_| Invalid("invalid header name"))?;
+        let value = HeaderValue::from_maybe_shared(slice_of(f.value))
+            .map_err(|_| Invalid("invalid header value"))?;
+        headers.append(name, value);
+    }
+    buf.advance(len);
+    Ok(Some(Head {
+        status,
+        version,
+        headers,
+        reason,
+    }))
+}
+
+/// How a response's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (HEAD, 1xx, 204, 304).
+    Empty,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the server closes the connection.
+    Close,
+    /// `101 Switching Protocols`: the connection now carries another protocol.
+    Upgrade,
+}
+
+/// The framing of a response (to a `HEAD` request when `to_head`; RFC 9112
+/// §6.3), and whether the connection can carry another exchange afterwards.
+/// A `Content-Length` beside `Transfer-Encoding` is removed (the latter
+/// wins) and the connection is not reused.
+pub fn framing(to_head: bool, head: &mut Head) -> Result<(Framing, bool), Invalid> {
+    let mut reusable = keep_alive(head.version, &head.headers);
+    let status = head.status;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Ok((Framing::Upgrade, false));
+    }
+    if to_head
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok((Framing::Empty, reusable));
+    }
+    let headers = &mut head.headers;
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        if headers.remove(header::CONTENT_LENGTH).is_some() {
+            reusable = false;
+        }
+        let last = headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            .rfind(|t| !t.is_empty());
+        return Ok(match last {
+            Some(t) if t.eq_ignore_ascii_case(b"chunked") => (Framing::Chunked, reusable),
+            // Any other final coding: the body runs to the close.
+            _ => (Framing::Close, false),
+        });
+    }
+    match content_length(headers)? {
+        Some(n) => Ok((Framing::Length(n), reusable)),
+        None => Ok((Framing::Close, false)),
+    }
+}
+
+/// The `Content-Length` of `headers`: every field and list member must
+/// agree (RFC 9110 §8.6), or the response is refused.
+fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Invalid> {
+    let mut found = None;
+    for v in headers.get_all(header::CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|&b| b == b',') {
+            let n = parse_decimal(part.trim_ascii()).ok_or(Invalid("invalid content-length"))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(Invalid("conflicting content-length"));
+            }
+            found = Some(n);
+        }
+    }
+    Ok(found)
+}
+
+fn parse_decimal(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
+}
+
+/// Whether a response of `version` with `headers` leaves its connection
+/// open: HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
+/// `Connection: keep-alive`.
+pub fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
+    let mut close = false;
+    let mut keep = false;
+    for t in headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+    {
+        let t = t.trim_ascii();
+        close |= t.eq_ignore_ascii_case(b"close");
+        keep |= t.eq_ignore_ascii_case(b"keep-alive");
+    }
+    !close && (version == Version::HTTP_11 || keep)
+}
+
+/// What the chunked decoder found next.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// Body bytes.
+    Data(Bytes),
+    /// The trailer section (only when it has fields).
+    Trailers(HeaderMap),
+    /// The body is complete.
+    End,
+    /// More bytes are needed.
+    NeedMore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    /// Expecting a chunk-size line.
+    Size,
+    /// Inside a chunk, this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer fields, then the empty line.
+    Trailers,
+    /// Done.
+    Done,
+}
+
+/// A decoder of the chunked transfer coding (RFC 9112 §7.1), strict about
+/// its CRLFs and bounded in every line it buffers.
+#[derive(Debug)]
+pub struct Chunked {
+    state: ChunkState,
+}
+
+impl Default for Chunked {
+    fn default() -> Self {
+        Chunked {
+            state: ChunkState::Size,
+        }
+    }
+}
+
+impl Chunked {
+    /// Takes what it can from the front of `buf`.
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Decoded, Invalid> {
+        loop {
+            match self.state {
+                ChunkState::Done => return Ok(Decoded::End),
+                ChunkState::Size => {
+                    let Some(eol) = memchr::memmem::find(buf, b"\r\n") else {
+                        if buf.len() > MAX_CHUNK_LINE {
+                            return Err(Invalid("chunk size line too long"));
+                        }
+                        return Ok(Decoded::NeedMore);
+                    };
+                    if eol > MAX_CHUNK_LINE {
+                        return Err(Invalid("chunk size line too long"));
+                    }
+                    let size = chunk_size(&buf[..eol])?;
+                    buf.advance(eol + 2);
+                    self.state = if size == 0 {
+                        ChunkState::Trailers
+                    } else {
+                        ChunkState::Data(size)
+                    };
+                }
+                ChunkState::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    let n = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left)
+                    };
+                    return Ok(Decoded::Data(buf.split_to(n).freeze()));
+                }
+                ChunkState::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(Invalid("chunk data not followed by CRLF"));
+                    }
+                    buf.advance(2);
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => {
+                    if buf.starts_with(b"\r\n") {
+                        buf.advance(2);
+                        self.state = ChunkState::Done;
+                        return Ok(Decoded::End);
+                    }
+                    let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") else {
+                        if buf.len() > MAX_TRAILERS {
+                            return Err(Invalid("trailer section too large"));
+                        }
+                        return Ok(Decoded::NeedMore);
+                    };
+                    if end > MAX_TRAILERS {
+                        return Err(Invalid("trailer section too large"));
+                    }
+                    let trailers = parse_trailers(&buf[..end + 4])?;
+                    buf.advance(end + 4);
+                    self.state = ChunkState::Done;
+                    return Ok(Decoded::Trailers(trailers));
+                }
+            }
+        }
+    }
+}
+
+/// The size of a chunk-size line (`1*HEXDIG [ BWS ; chunk-ext ]`).
+fn chunk_size(line: &[u8]) -> Result<u64, Invalid> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 {
+        return Err(Invalid("invalid chunk size"));
+    }
+    let rest = &line[digits..];
+    let bws = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    let rest = &rest[bws..];
+    if !(rest.is_empty() || rest[0] == b';') || rest.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return Err(Invalid("invalid chunk size"));
+    }
+    let size = line[..digits].iter().fold(0u64, |n, &b| {
+        // Valid hex digits only (checked above).
+        let d = (b as char).to_digit(16).unwrap_or(0);
+        (n << 4) | u64::from(d)
+    });
+    Ok(size)
+}
+
+fn parse_trailers(section: &[u8]) -> Result<HeaderMap, Invalid> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    match httparse::parse_headers(section, &mut fields) {
+        Ok(httparse::Status::Complete((_, fields))) => {
+            let mut map = HeaderMap::with_capacity(fields.len());
+            for f in fields {
+                let name = HeaderName::from_bytes(f.name.as_bytes())
+                    .map_err(|_| Invalid("invalid trailer name"))?;
+                let value = HeaderValue::from_bytes(f.value)
+                    .map_err(|_| Invalid("invalid trailer value"))?;
+                map.append(name, value);
+            }
+            Ok(map)
+        }
+        _ => Err(Invalid("malformed trailer section")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> Head {
+        let mut buf = BytesMut::from(text);
+        let h = parse_head(&mut buf).unwrap().unwrap();
+        assert!(buf.is_empty(), "the head is consumed, nothing more");
+        h
+    }
+
+    #[test]
+    fn the_request_head_is_origin_form_with_fields_as_given() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("app.test"));
+        headers.append("x-a", HeaderValue::from_static("1"));
+        headers.append("x-a", HeaderValue::from_static("2"));
+        let mut out = Vec::new();
+        let uri: Uri = "/p?q=1".parse().unwrap();
+        encode_head(
+            &mut out,
+            &Method::POST,
+            &uri,
+            &headers,
+            b"transfer-encoding: chunked\r\n",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "POST /p?q=1 HTTP/1.1\r\nhost: app.test\r\nx-a: 1\r\nx-a: 2\r\n\
+             transfer-encoding: chunked\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_head_is_parsed_once_complete_and_keeps_what_follows() {
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+        assert!(parse_head(&mut buf).unwrap().is_none());
+        buf.extend_from_slice(b"X-Y: a b\r\n\r\nhi");
+        let h = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(h.status, StatusCode::OK);
+        assert_eq!(h.version, Version::HTTP_11);
+        assert_eq!(h.headers["x-y"], "a b");
+        assert_eq!(h.reason, None);
+        assert_eq!(&buf[..], b"hi");
+    }
+
+    #[test]
+    fn an_unusual_reason_phrase_is_kept() {
+        assert_eq!(
+            head("HTTP/1.1 200 Fine\r\n\r\n").reason.as_deref(),
+            Some(&b"Fine"[..])
+        );
+    }
+
+    #[test]
+    fn garbage_and_oversized_heads_are_refused() {
+        let mut buf = BytesMut::from("HTTP/1.1 2x0 OK\r\n\r\n");
+        assert!(parse_head(&mut buf).is_err());
+        let mut buf = BytesMut::from("SSH-2.0-OpenSSH\r\n\r\n");
+        assert!(parse_head(&mut buf).is_err());
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: ");
+        buf.extend_from_slice(&vec![b'a'; MAX_HEAD]);
+        assert_eq!(
+            parse_head(&mut buf).unwrap_err(),
+            Invalid("response head too large")
+        );
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let f = |to_head: bool, text: &str| framing(to_head, &mut head(text));
+        let ok = |t: &str| f(false, t).unwrap();
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
+            (Framing::Length(5), true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\ncontent-length: 5, 5\r\ncontent-length: 5\r\n\r\n"),
+            (Framing::Length(5), true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n"),
+            (Framing::Chunked, true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n"),
+            (Framing::Close, false)
+        );
+        assert_eq!(ok("HTTP/1.1 200 OK\r\n\r\n"), (Framing::Close, false));
+        assert_eq!(
+            ok("HTTP/1.1 204 No Content\r\ncontent-length: 9\r\n\r\n"),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 304 Not Modified\r\n\r\n"),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 101 Switching Protocols\r\n\r\n"),
+            (Framing::Upgrade, false)
+        );
+        assert_eq!(
+            f(true, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n").unwrap(),
+            (Framing::Empty, true)
+        );
+        assert_eq!(
+            ok("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\n"),
+            (Framing::Length(5), false)
+        );
+        assert_eq!(
+            ok("HTTP/1.0 200 OK\r\ncontent-length: 5\r\n\r\n"),
+            (Framing::Length(5), false)
+        );
+        assert_eq!(
+            ok("HTTP/1.0 200 OK\r\ncontent-length: 5\r\nconnection: keep-alive\r\n\r\n"),
+            (Framing::Length(5), true)
+        );
+        // Smuggling shapes: TE wins and the connection is not reused; two
+        // different lengths, or a non-number, are refused.
+        let mut h =
+            head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
+        assert_eq!(framing(false, &mut h).unwrap(), (Framing::Chunked, false));
+        assert!(!h.headers.contains_key(header::CONTENT_LENGTH));
+        for bad in [
+            "content-length: 5\r\ncontent-length: 6",
+            "content-length: 5, 6",
+            "content-length: +5",
+            "content-length: 0x5",
+            "content-length: ",
+        ] {
+            let text = format!("HTTP/1.1 200 OK\r\n{bad}\r\n\r\n");
+            let mut buf = BytesMut::from(text.as_str());
+            if let Ok(Some(mut h)) = parse_head(&mut buf) {
+                assert!(framing(false, &mut h).is_err(), "{bad}");
+            }
+        }
+    }
+
+    fn decode_all(input: &[u8], step: usize) -> Result<(Vec<u8>, Option<HeaderMap>), Invalid> {
+        let mut dec = Chunked::default();
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        let mut trailers = None;
+        let mut fed = 0;
+        loop {
+            match dec.decode(&mut buf)? {
+                Decoded::Data(d) => body.extend_from_slice(&d),
+                Decoded::Trailers(t) => trailers = Some(t),
+                Decoded::End => return Ok((body, trailers)),
+                Decoded::NeedMore => {
+                    if fed == input.len() {
+                        return Err(Invalid("test input ended"));
+                    }
+                    let n = step.min(input.len() - fed);
+                    buf.extend_from_slice(&input[fed..fed + n]);
+                    fed += n;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunked_bodies_decode_whatever_the_read_sizes() {
+        let input = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nx-sum: 42\r\n\r\n";
+        for step in [1, 2, 3, 7, input.len()] {
+            let (body, trailers) = decode_all(input, step).unwrap();
+            assert_eq!(body, b"hello, world", "step {step}");
+            assert_eq!(trailers.unwrap()["x-sum"], "42");
+        }
+        let (body, trailers) = decode_all(b"A\r\n0123456789\r\n0\r\n\r\n", 4).unwrap();
+        assert_eq!((body.as_slice(), trailers), (&b"0123456789"[..], None));
+    }
+
+    #[test]
+    fn broken_chunking_is_refused() {
+        for bad in [
+            &b"5\r\nhelloXX0\r\n\r\n"[..],
+            b"g\r\n",
+            b"\r\n",
+            b"5 x\r\nhello\r\n0\r\n\r\n",
+            b"11111111111111111\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+        ] {
+            assert!(
+                decode_all(bad, 1).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let long = vec![b'1'; MAX_CHUNK_LINE + 10];
+        assert_eq!(
+            decode_all(&long, 100).unwrap_err(),
+            Invalid("chunk size line too long")
+        );
+        let mut ext = b"1;".to_vec();
+        ext.extend(vec![b'a'; MAX_CHUNK_LINE + 10]);
+        assert_eq!(
+            decode_all(&ext, 100).unwrap_err(),
+            Invalid("chunk size line too long")
+        );
+    }
+}
