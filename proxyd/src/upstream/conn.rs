@@ -244,8 +244,7 @@ impl Conn {
         .await;
         self.timer = timer_slot;
         let mut head = head?;
-        let (framing, reusable) =
-            wire::framing(to_head, &mut head).map_err(|e| SendError::Failed(e.into()))?;
+        let (framing, reusable) = wire::framing(to_head, &mut head);
         let reusable = reusable && !close && !st.broken;
         let body = UpstreamBody::new(self, framing, st.pump, reusable);
         Ok(into_response(head, body))

@@ -5,6 +5,8 @@
 //! Everything here works on byte buffers and knows nothing of sockets, so
 //! it is tested directly; `conn` drives it over a connection.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, Version};
@@ -61,18 +63,54 @@ pub struct Head {
     pub status: StatusCode,
     /// HTTP/1.0 or HTTP/1.1.
     pub version: Version,
-    /// The header fields, values sharing one copy of the head's bytes.
+    /// The end-to-end header fields, values sharing one copy of the head's
+    /// bytes. The hop-by-hop fields that only concern this connection
+    /// (`Connection` and what it names, `Keep-Alive`, `Proxy-Connection`,
+    /// `TE`, `Transfer-Encoding`) are read into `hop` instead; `Upgrade`
+    /// and `Trailer` stay, for the proxy to decide.
     pub headers: HeaderMap,
     /// The reason phrase when it is not the status code's usual one.
     pub reason: Option<Bytes>,
+    hop: Hop,
+}
+
+/// What the connection-level fields of a response said.
+#[derive(Debug, Default)]
+struct Hop {
+    /// `Connection: close`.
+    close: bool,
+    /// `Connection: keep-alive`.
+    keep_alive: bool,
+    /// `Transfer-Encoding` was present; whether its last coding is chunked.
+    transfer_encoding: Option<bool>,
+    /// `Content-Length` (every field and list member agreed).
+    content_length: Option<u64>,
+}
+
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// The comma-separated members of a field value, trimmed, empty ones skipped.
+fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
 }
 
 /// Parses a complete response head at the start of `buf` and removes it.
 /// `Ok(None)` means more bytes are needed.
 pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut res = httparse::Response::new(&mut fields);
-    let len = match res.parse(buf) {
+    // Uninitialized: httparse fills what it parses, and initializing a
+    // hundred fields per response would cost more than parsing them.
+    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut res = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut res,
+        buf,
+        &mut fields,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(Invalid("response head too large"))
@@ -101,13 +139,52 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
         .reason
         .filter(|r| !r.is_empty() && status.canonical_reason() != Some(*r))
         .map(|r| slice_of(r.as_bytes()));
+    let mut hop = Hop::default();
+    // Fields `Connection` names, besides the usual tokens (rare).
+    let mut named: Vec<HeaderName> = Vec::new();
     let mut headers = HeaderMap::with_capacity(res.headers.len());
     for f in res.headers.iter() {
         let name = HeaderName::from_bytes(f.name.as_bytes())
             .map_err(|_| Invalid("invalid header name"))?;
+        if name == header::CONNECTION {
+            for t in members(f.value) {
+                if t.eq_ignore_ascii_case(b"close") {
+                    hop.close = true;
+                } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                    hop.keep_alive = true;
+                } else if t.eq_ignore_ascii_case(b"upgrade") {
+                    // `Upgrade` stays for the proxy (a 101 passes it on).
+                } else if let Ok(n) = HeaderName::from_bytes(t) {
+                    named.push(n);
+                }
+            }
+            continue;
+        }
+        if name == header::TRANSFER_ENCODING {
+            if let Some(last) = members(f.value).last() {
+                hop.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
+            }
+            continue;
+        }
+        if name == header::TE || name == KEEP_ALIVE || name == PROXY_CONNECTION {
+            continue;
+        }
+        if name == header::CONTENT_LENGTH {
+            for part in f.value.split(|&b| b == b',') {
+                let n =
+                    parse_decimal(part.trim_ascii()).ok_or(Invalid("invalid content-length"))?;
+                if hop.content_length.is_some_and(|c| c != n) {
+                    return Err(Invalid("conflicting content-length"));
+                }
+                hop.content_length = Some(n);
+            }
+        }
         let value = HeaderValue::from_maybe_shared(slice_of(f.value))
             .map_err(|_| Invalid("invalid header value"))?;
         headers.append(name, value);
+    }
+    for n in named {
+        headers.remove(n);
     }
     buf.advance(len);
     Ok(Some(Head {
@@ -115,6 +192,7 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
         version,
         headers,
         reason,
+        hop,
     }))
 }
 
@@ -137,56 +215,35 @@ pub enum Framing {
 /// §6.3), and whether the connection can carry another exchange afterwards.
 /// A `Content-Length` beside `Transfer-Encoding` is removed (the latter
 /// wins) and the connection is not reused.
-pub fn framing(to_head: bool, head: &mut Head) -> Result<(Framing, bool), Invalid> {
-    let mut reusable = keep_alive(head.version, &head.headers);
+pub fn framing(to_head: bool, head: &mut Head) -> (Framing, bool) {
+    let hop = &head.hop;
+    let mut reusable = !hop.close && (head.version == Version::HTTP_11 || hop.keep_alive);
     let status = head.status;
     if status == StatusCode::SWITCHING_PROTOCOLS {
-        return Ok((Framing::Upgrade, false));
+        return (Framing::Upgrade, false);
     }
     if to_head
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
     {
-        return Ok((Framing::Empty, reusable));
+        return (Framing::Empty, reusable);
     }
-    let headers = &mut head.headers;
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        if headers.remove(header::CONTENT_LENGTH).is_some() {
+    if let Some(chunked) = hop.transfer_encoding {
+        if hop.content_length.is_some() {
+            head.headers.remove(header::CONTENT_LENGTH);
             reusable = false;
         }
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-            .map(<[u8]>::trim_ascii)
-            .rfind(|t| !t.is_empty());
-        return Ok(match last {
-            Some(t) if t.eq_ignore_ascii_case(b"chunked") => (Framing::Chunked, reusable),
+        return match chunked {
+            true => (Framing::Chunked, reusable),
             // Any other final coding: the body runs to the close.
-            _ => (Framing::Close, false),
-        });
+            false => (Framing::Close, false),
+        };
     }
-    match content_length(headers)? {
-        Some(n) => Ok((Framing::Length(n), reusable)),
-        None => Ok((Framing::Close, false)),
+    match hop.content_length {
+        Some(n) => (Framing::Length(n), reusable),
+        None => (Framing::Close, false),
     }
-}
-
-/// The `Content-Length` of `headers`: every field and list member must
-/// agree (RFC 9110 §8.6), or the response is refused.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Invalid> {
-    let mut found = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|&b| b == b',') {
-            let n = parse_decimal(part.trim_ascii()).ok_or(Invalid("invalid content-length"))?;
-            if found.is_some_and(|f| f != n) {
-                return Err(Invalid("conflicting content-length"));
-            }
-            found = Some(n);
-        }
-    }
-    Ok(found)
 }
 
 fn parse_decimal(s: &[u8]) -> Option<u64> {
@@ -442,7 +499,7 @@ mod tests {
     #[test]
     fn framing_follows_rfc_9112() {
         let f = |to_head: bool, text: &str| framing(to_head, &mut head(text));
-        let ok = |t: &str| f(false, t).unwrap();
+        let ok = |t: &str| f(false, t);
         assert_eq!(
             ok("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
             (Framing::Length(5), true)
@@ -473,7 +530,7 @@ mod tests {
             (Framing::Upgrade, false)
         );
         assert_eq!(
-            f(true, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n").unwrap(),
+            f(true, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
             (Framing::Empty, true)
         );
         assert_eq!(
@@ -492,7 +549,7 @@ mod tests {
         // different lengths, or a non-number, are refused.
         let mut h =
             head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
-        assert_eq!(framing(false, &mut h).unwrap(), (Framing::Chunked, false));
+        assert_eq!(framing(false, &mut h), (Framing::Chunked, false));
         assert!(!h.headers.contains_key(header::CONTENT_LENGTH));
         for bad in [
             "content-length: 5\r\ncontent-length: 6",
@@ -503,10 +560,22 @@ mod tests {
         ] {
             let text = format!("HTTP/1.1 200 OK\r\n{bad}\r\n\r\n");
             let mut buf = BytesMut::from(text.as_str());
-            if let Ok(Some(mut h)) = parse_head(&mut buf) {
-                assert!(framing(false, &mut h).is_err(), "{bad}");
-            }
+            assert!(parse_head(&mut buf).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn connection_level_fields_stay_out_of_the_passed_on_head() {
+        let h = head(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret, upgrade\r\nKeep-Alive: timeout=5\r\n\
+             X-Secret: 1\r\nTE: trailers\r\nProxy-Connection: close\r\n\
+             Transfer-Encoding: chunked\r\nUpgrade: h2c\r\nTrailer: x-sum\r\nX-Kept: 2\r\n\r\n",
+        );
+        let mut names: Vec<&str> = h.headers.keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["trailer", "upgrade", "x-kept"]);
+        assert!(h.hop.keep_alive && !h.hop.close);
+        assert_eq!(h.hop.transfer_encoding, Some(true));
     }
 
     fn decode_all(input: &[u8], step: usize) -> Result<(Vec<u8>, Option<HeaderMap>), Invalid> {
