@@ -161,19 +161,30 @@ impl Conn {
 
     /// Whether an idle connection is still open and quiet: the server sent
     /// nothing since the last response (no close, no reset, no stray
-    /// bytes). While nothing arrived this is tokio's readiness flag, not a
-    /// system call: the last read of a response saw the socket drained.
+    /// bytes). While nothing arrived this is tokio's readiness flag (an
+    /// atomic load, no system call, no waker): the last read of a response
+    /// saw the socket drained.
     pub fn is_idle_open(&mut self) -> bool {
         if !self.buf.is_empty() {
             return false;
         }
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut probe = [0u8; 1];
-        let mut probe = ReadBuf::new(&mut probe);
-        matches!(
-            Pin::new(&mut self.io).poll_read(&mut cx, &mut probe),
-            Poll::Pending
-        )
+        match &mut self.io {
+            Io::Tcp(s) => {
+                let mut probe = [0u8; 1];
+                matches!(s.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+            }
+            // TLS records may arrive unasked (session tickets): rustls
+            // reads them, and only plaintext or a close counts.
+            Io::Tls(s) => {
+                let mut cx = Context::from_waker(Waker::noop());
+                let mut probe = [0u8; 1];
+                let mut probe = ReadBuf::new(&mut probe);
+                matches!(
+                    Pin::new(s.as_mut()).poll_read(&mut cx, &mut probe),
+                    Poll::Pending
+                )
+            }
+        }
     }
 
     /// Reads more of the server's bytes into the buffer (at least `want`

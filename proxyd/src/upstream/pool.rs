@@ -44,14 +44,18 @@ impl fmt::Debug for Pool {
 impl Pool {
     /// Takes the most recently used live connection, if any.
     pub fn checkout(&self) -> Option<Box<Conn>> {
+        let now = Instant::now();
+        let fresh = |since: Instant| now.saturating_duration_since(since) < IDLE_TTL;
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((oldest, since)) = idle.first_mut() {
-            if since.elapsed() >= IDLE_TTL || !oldest.is_idle_open() {
-                idle.remove(0);
+        if idle.len() > 1 {
+            if let Some((oldest, since)) = idle.first_mut() {
+                if !fresh(*since) || !oldest.is_idle_open() {
+                    idle.remove(0);
+                }
             }
         }
         while let Some((mut conn, since)) = idle.pop() {
-            if since.elapsed() < IDLE_TTL && conn.is_idle_open() {
+            if fresh(since) && conn.is_idle_open() {
                 return Some(conn);
             }
         }

@@ -142,7 +142,9 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
     let mut hop = Hop::default();
     // Fields `Connection` names, besides the usual tokens (rare).
     let mut named: Vec<HeaderName> = Vec::new();
-    let mut headers = HeaderMap::with_capacity(res.headers.len());
+    // Room for what the proxy adds (`X-Request-Id`, a route's rules)
+    // without growing the map.
+    let mut headers = HeaderMap::with_capacity(res.headers.len() + 4);
     for f in res.headers.iter() {
         let name = HeaderName::from_bytes(f.name.as_bytes())
             .map_err(|_| Invalid("invalid header name"))?;
