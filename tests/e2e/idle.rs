@@ -209,3 +209,36 @@ async fn a_head_trickled_after_a_request_is_cut_off() {
     );
     assert_eq!(up.request_count(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_cannot_park_is_closed_at_header_read_timeout() {
+    // A request with a body keeps its round from parking; the wait for the
+    // next head is still bounded by `header_read_timeout` (idle_timeout is
+    // far away).
+    let up = TestUpstream::http1().route("/fast", "fast").spawn().await;
+    let px = ProxyConfig::new()
+        .defaults("header_read_timeout", &q("1s"))
+        .defaults("idle_timeout", &q("300s"))
+        .upstream(Upstream::new("api", [up.addr()]))
+        .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
+        .start()
+        .await;
+    let mut s = TcpStream::connect(px.http_addr()).await.unwrap();
+    s.write_all(b"POST /fast HTTP/1.1\r\nHost: app.test\r\nContent-Length: 4\r\n\r\nbody")
+        .await
+        .unwrap();
+    let got = read_fast_responses(&mut s, 1).await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    let started = tokio::time::Instant::now();
+    let mut chunk = [0u8; 64];
+    let closed = matches!(
+        tokio::time::timeout(patience(), s.read(&mut chunk)).await,
+        Ok(Ok(0)) | Ok(Err(_))
+    );
+    assert!(closed, "still open after {:?}", patience());
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "closed after {:?}, before header_read_timeout",
+        started.elapsed()
+    );
+}

@@ -19,7 +19,7 @@ mod lease;
 pub mod passive;
 mod pool;
 mod report;
-mod wire;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

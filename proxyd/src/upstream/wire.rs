@@ -111,6 +111,9 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
         &mut fields,
     );
     let len = match parsed {
+        Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
+            return Err(Invalid("response head too large"))
+        }
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
             return Err(Invalid("response head too large"))
@@ -492,6 +495,14 @@ mod tests {
         assert!(parse_head(&mut buf).is_err());
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: ");
         buf.extend_from_slice(&vec![b'a'; MAX_HEAD]);
+        assert_eq!(
+            parse_head(&mut buf).unwrap_err(),
+            Invalid("response head too large")
+        );
+        // Also when it arrives complete in one read.
+        let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: ");
+        buf.extend_from_slice(&vec![b'a'; MAX_HEAD]);
+        buf.extend_from_slice(b"\r\n\r\n");
         assert_eq!(
             parse_head(&mut buf).unwrap_err(),
             Invalid("response head too large")
