@@ -122,7 +122,8 @@ pub async fn run(loaded: Loaded, config_path: PathBuf) -> Result<(), StartupErro
     crate::tls::start(&shared).map_err(|e| StartupError::Tls(e.to_string()))?;
 
     // Start accepting.
-    shared.listeners.activate(&shared, pending, &config);
+    // Nothing was running yet, so nothing stops.
+    let _ = shared.listeners.activate(&shared, pending, &config);
 
     // Background tasks.
     crate::upstream::health::plan(&shared);

@@ -42,15 +42,22 @@ pub(super) async fn run(
 ) {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
+        // `biased`, stop first: once stopped, a connection that is also
+        // ready is left to the loop that replaces this one (a reload that
+        // switched the address's kind waits for this loop to end).
         let permit = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => break,
+            _ = stopped(&mut shutdown) => break,
             p = permits.clone().acquire_owned() => match p {
                 Ok(p) => p,
                 Err(_) => break,
             },
-            _ = stopped(&mut stop) => break,
-            _ = stopped(&mut shutdown) => break,
         };
         let (stream, peer) = tokio::select! {
+            biased;
+            _ = stopped(&mut stop) => break,
+            _ = stopped(&mut shutdown) => break,
             r = listener.accept() => match r {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -60,8 +67,6 @@ pub(super) async fn run(
                     continue;
                 }
             },
-            _ = stopped(&mut stop) => break,
-            _ = stopped(&mut shutdown) => break,
         };
         if kind == Kind::Tcp {
             let conn = Conn {

@@ -9,8 +9,11 @@
 //! An address that switches kind (say from a listener's `http` to a
 //! `[[tcp]]` proxy) keeps its socket too: the set holds a duplicate of every
 //! listening descriptor, so the reload hands a copy of the same socket to a
-//! new accept loop and only then stops the old loop. A reload that fails
-//! after `bind_new` just drops its `Pending` sockets; nothing running moved.
+//! new accept loop and only then stops the old loop. The reload waits for
+//! the loops it stopped to end before it replies ([`Stopping`]), so a
+//! client that connects after `proxyctl reload` returned is never accepted
+//! by the old kind. A reload that fails after `bind_new` just drops its
+//! `Pending` sockets; nothing running moved.
 
 mod accept;
 mod idle;
@@ -24,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::state::Shared;
@@ -70,9 +74,26 @@ struct Bound {
     /// (closed) at shutdown so the port stops completing handshakes.
     dup: Option<std::net::TcpListener>,
     stop: watch::Sender<bool>,
+    /// The accept loop.
+    task: JoinHandle<()>,
     active: Arc<AtomicU64>,
     permits: Arc<Semaphore>,
     max_connections: usize,
+}
+
+/// Accept loops told to stop by [`ListenerSet::activate`].
+#[derive(Debug, Default)]
+#[must_use = "await `ended` for the stopped accept loops to be gone"]
+pub struct Stopping(Vec<JoinHandle<()>>);
+
+impl Stopping {
+    /// Resolves once every stopped accept loop has ended: no connection is
+    /// accepted by them any more.
+    pub async fn ended(self) {
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
 }
 
 /// Every address the daemon accepts on.
@@ -156,9 +177,16 @@ impl ListenerSet {
     }
 
     /// Starts accepting on `pending`, stops addresses `config` no longer
-    /// has, and applies changed connection limits. Call after the swap.
-    pub fn activate(&self, shared: &Arc<Shared>, pending: Vec<Pending>, config: &Config) {
+    /// has (and the old loops of addresses that switched kind), and applies
+    /// changed connection limits. Call after the swap.
+    pub fn activate(
+        &self,
+        shared: &Arc<Shared>,
+        pending: Vec<Pending>,
+        config: &Config,
+    ) -> Stopping {
         let wanted = wanted(config);
+        let mut stopping = Stopping::default();
         let mut bound = self.lock();
         for p in pending {
             let max = wanted
@@ -168,7 +196,7 @@ impl ListenerSet {
             let (stop, stop_rx) = watch::channel(false);
             let active = Arc::new(AtomicU64::new(0));
             let permits = Arc::new(Semaphore::new(max));
-            tokio::spawn(accept::run(
+            let task = tokio::spawn(accept::run(
                 shared.clone(),
                 p.listener,
                 p.addr,
@@ -183,6 +211,7 @@ impl ListenerSet {
                     kind: p.kind,
                     dup: Some(p.dup),
                     stop,
+                    task,
                     active,
                     permits,
                     max_connections: max,
@@ -192,15 +221,18 @@ impl ListenerSet {
                 // The address switched kind: its old accept loop stops; the
                 // socket lives on in the new one.
                 old.stop.send_replace(true);
+                stopping.0.push(old.task);
             }
         }
-        bound.retain(|addr, b| {
-            let keep = wanted.iter().any(|w| w.0 == *addr && w.1 == b.kind);
-            if !keep {
-                b.stop.send_replace(true);
-            }
-            keep
-        });
+        let gone: Vec<SocketAddr> = bound
+            .iter()
+            .filter(|(addr, b)| !wanted.iter().any(|w| w.0 == **addr && w.1 == b.kind))
+            .map(|(addr, _)| *addr)
+            .collect();
+        for b in gone.iter().filter_map(|addr| bound.remove(addr)) {
+            b.stop.send_replace(true);
+            stopping.0.push(b.task);
+        }
         for (addr, _, _, max) in &wanted {
             if let Some(b) = bound.get_mut(addr) {
                 if *max > b.max_connections {
@@ -213,6 +245,7 @@ impl ListenerSet {
                 b.max_connections = *max;
             }
         }
+        stopping
     }
 
     /// The live count of open connections on `addr`, for connections that

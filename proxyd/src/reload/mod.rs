@@ -117,13 +117,16 @@ async fn apply(shared: &Arc<Shared>) -> Result<ReloadBody, ReloadError> {
 
     shared.tls.install(tls, &shared.metrics);
     shared.snapshot.store(Arc::new(snap));
-    shared.listeners.activate(shared, pending, &config);
+    let stopping = shared.listeners.activate(shared, pending, &config);
     shared.registry.retain(&config);
     crate::upstream::health::plan(shared);
     // Freeing the old generation (thousands of sites) is not the caller's
     // wait: it happens beside the reply (or later, when the last request
     // holding it ends).
     tokio::task::spawn_blocking(move || drop(old));
+    // Addresses that switched kind or went away: once the reply is out,
+    // their old accept loops accept nothing more.
+    stopping.ended().await;
     Ok(ReloadBody {
         generation,
         changes,
