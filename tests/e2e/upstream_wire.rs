@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::Method;
 use http_body_util::Empty;
 use proxyd_e2e::client::{self, request};
+use proxyd_e2e::raw::send_raw;
 use proxyd_e2e::{ProxyConfig, Route, Site, TestProxy, Upstream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -159,6 +160,18 @@ async fn every_response_framing_is_passed_on_and_bad_ones_are_502() {
             "/te-and-length",
             reply("HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nte\r\n0\r\n\r\n"),
         ),
+        (
+            "/says-close",
+            reply("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nclose"),
+        ),
+        (
+            "/http10",
+            reply("HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\n1.0!"),
+        ),
+        (
+            "/reason",
+            reply("HTTP/1.1 299 Custom Thing\r\nContent-Length: 2\r\n\r\nok"),
+        ),
         ("/garbage", reply("SSH-2.0-OpenSSH_9.2\r\n\r\n")),
         (
             "/two-lengths",
@@ -203,6 +216,33 @@ async fn every_response_framing_is_passed_on_and_bad_ones_are_502() {
         up.connections(),
         before + 1,
         "a response framed both ways is not followed on its connection"
+    );
+
+    // Connection: close (the server keeps the socket open anyway) and an
+    // HTTP/1.0 answer without keep-alive: neither connection is reused.
+    for (path, body) in [("/says-close", "close"), ("/http10", "1.0!")] {
+        let before = up.connections();
+        let r = px.get("app.test", path).await;
+        assert_eq!((r.status(), r.text().as_str()), (200, body), "{path}");
+        let r = px.get("app.test", "/sized").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            up.connections(),
+            before + 1,
+            "{path}: not followed on its connection"
+        );
+    }
+
+    // An unusual reason phrase reaches the client as the server wrote it.
+    let raw = send_raw(
+        px.http_addr(),
+        b"GET /reason HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(
+        raw.text.starts_with("HTTP/1.1 299 Custom Thing\r\n"),
+        "{}",
+        raw.text
     );
 
     for path in ["/garbage", "/two-lengths"] {
