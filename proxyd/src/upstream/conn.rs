@@ -23,7 +23,7 @@
 //! `request_timeout`) is registered again, as a fresh timer would be.
 
 use std::future::{poll_fn, Future};
-use std::io;
+use std::io::{self, Write as _};
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -184,6 +184,19 @@ impl Conn {
                     Poll::Pending
                 )
             }
+        }
+    }
+
+    /// Lets go of buffers grown past their usual size (a large response
+    /// body, a large request head) before the connection waits idle in the
+    /// pool: idle connections hold a few hundred bytes, not what their
+    /// largest exchange needed.
+    pub(super) fn shrink_idle(&mut self) {
+        if self.buf.capacity() > 2 * READ_SIZE {
+            self.buf = BytesMut::new();
+        }
+        if self.out.capacity() > 2 * READ_SIZE {
+            self.out = Vec::new();
         }
     }
 
@@ -478,8 +491,8 @@ impl Pump {
             match frame.into_data() {
                 Ok(data) if data.is_empty() => {}
                 Ok(data) if self.chunked => {
-                    self.out
-                        .extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+                    // Into the buffer directly: no string per chunk.
+                    let _ = write!(self.out, "{:x}\r\n", data.len());
                     self.out.extend_from_slice(&data);
                     self.out.extend_from_slice(b"\r\n");
                 }
@@ -555,5 +568,49 @@ impl AsyncWrite for Upgraded {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    async fn pair() -> (Box<Conn>, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (server, _) = l.accept().await.unwrap();
+        (Conn::new(Io::Tcp(client)), server)
+    }
+
+    /// Lets tokio's I/O driver see what the peer did.
+    async fn settle() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_open_until_the_server_closes_or_talks() {
+        let (mut conn, server) = pair().await;
+        settle().await;
+        assert!(conn.is_idle_open(), "a quiet connection is reusable");
+        drop(server);
+        settle().await;
+        assert!(!conn.is_idle_open(), "closed by the server");
+
+        let (mut conn, mut server) = pair().await;
+        server.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        settle().await;
+        assert!(!conn.is_idle_open(), "stray bytes from the server");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_lets_go_of_grown_buffers() {
+        let (mut conn, _server) = pair().await;
+        conn.buf.reserve(64 * 1024);
+        conn.out.reserve(100);
+        conn.shrink_idle();
+        assert_eq!(conn.buf.capacity(), 0);
+        assert!(conn.out.capacity() >= 100, "a usual head buffer is kept");
     }
 }

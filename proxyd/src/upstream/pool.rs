@@ -63,7 +63,8 @@ impl Pool {
     }
 
     /// Returns a connection whose last exchange is complete.
-    pub fn checkin(&self, conn: Box<Conn>) {
+    pub fn checkin(&self, mut conn: Box<Conn>) {
+        conn.shrink_idle();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() >= MAX_IDLE {
             idle.remove(0);
