@@ -13,6 +13,7 @@ use http::{header, HeaderValue, Method, Request, Response};
 use super::error::ProxyError;
 use crate::body::Body;
 use crate::config::{Limits, Scheme};
+use crate::upstream::wire::ExtraFields;
 use crate::upstream::{connect, SendError, ServerState, Upstream, UpstreamBody};
 
 /// A response from an upstream server, and which server sent it.
@@ -31,13 +32,15 @@ enum AttemptError {
     Fatal(ProxyError),
 }
 
-/// Sends `req` (origin-form URI, headers already rewritten) to a server of
+/// Sends `req` (origin-form URI, headers already rewritten; `fields` go
+/// into the head after its map's) to a server of
 /// `up`. On a connect failure the next healthy server is tried, up to
 /// `retries` more times; a sent request is retried only when it is
 /// idempotent, has no body and got no response at all ([`replayable`]).
 pub async fn forward(
     up: &Upstream,
     mut req: Request<Body>,
+    fields: &ExtraFields,
     limits: &Limits,
     client: IpAddr,
 ) -> Result<Forwarded, ProxyError> {
@@ -62,7 +65,7 @@ pub async fn forward(
         let replay = (tried.len() < attempts && tried.len() < up.servers.len())
             .then(|| replayable(&req))
             .flatten();
-        match attempt(server, req, replay, limits, https).await {
+        match attempt(server, req, fields, replay, limits, https).await {
             Ok(response) => {
                 up.observe(server, Ok(()));
                 let server = server.clone();
@@ -95,6 +98,7 @@ pub async fn forward(
 async fn attempt(
     server: &ServerState,
     mut req: Request<Body>,
+    fields: &ExtraFields,
     replay: Option<Request<Body>>,
     limits: &Limits,
     https: bool,
@@ -130,7 +134,7 @@ async fn attempt(
             server: server.address.clone(),
             source,
         };
-        match conn.send(req, Some(limits.request_timeout)).await {
+        match conn.send(req, fields, Some(limits.request_timeout)).await {
             Ok(resp) => return Ok(resp),
             Err(SendError::TimedOut) => {
                 return Err(AttemptError::Fatal(ProxyError::Timeout {

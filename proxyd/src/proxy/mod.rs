@@ -318,9 +318,10 @@ async fn answer(
                 received,
                 upgrade: client_upgrade.is_some(),
             };
-            let upstream_req = outbound::request(req, &ctx).await?;
+            let (upstream_req, fields) = outbound::request(req, &ctx).await?;
             let asked = Instant::now();
-            let fwd = forward::forward(up, upstream_req, &site.limits, conn.peer.ip()).await;
+            let fwd =
+                forward::forward(up, upstream_req, &fields, &site.limits, conn.peer.ip()).await;
             let fwd = fwd.map_err(|e| client_fault(tally).unwrap_or(e))?;
             if let Some(load) = &load {
                 load.observe(asked.elapsed());

@@ -13,7 +13,8 @@ use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 
 use super::error::ProxyError;
-use super::{headers, upgrade, ConnInfo};
+use super::headers::{self, ExtraFields};
+use super::{upgrade, ConnInfo};
 use crate::body::{Body, Capped, Tally};
 use crate::snapshot::{Route, Site};
 
@@ -29,21 +30,25 @@ pub(super) struct Context<'a> {
     pub upgrade: bool,
 }
 
-/// Turns the client's request into the one sent upstream. A body without a
+/// Turns the client's request into the one sent upstream, and the fields
+/// to write after its map's (forwarding fields, request id). A body without a
 /// known length (chunked) has its first frame read here, so broken framing
 /// is refused with 400 before the upstream is contacted.
 pub(super) async fn request(
     req: Request<Incoming>,
     cx: &Context<'_>,
-) -> Result<Request<Body>, ProxyError> {
+) -> Result<(Request<Body>, ExtraFields), ProxyError> {
     let limits = &cx.site.limits;
     let (mut parts, body) = req.into_parts();
 
-    let host = parts
+    // `:authority` (HTTP/2) or an absolute-form target names the host;
+    // otherwise the `Host` field already in the map does.
+    let authority = parts
         .uri
         .authority()
-        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        .or_else(|| parts.headers.get(header::HOST).cloned());
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+    let from_authority = authority.is_some();
+    let host = authority.or_else(|| parts.headers.get(header::HOST).cloned());
     let upgrade_to = cx
         .upgrade
         .then(|| parts.headers.get(header::UPGRADE).cloned())
@@ -53,9 +58,6 @@ pub(super) async fn request(
     parts.uri = origin_form(&parts.uri, cx.route)?;
     parts.version = Version::HTTP_11;
     headers::remove_hop_by_hop(&mut parts.headers);
-    // Room for the headers added below, in one step rather than growing
-    // (and rehashing) the map along the way.
-    parts.headers.reserve(8);
     if let Some(proto) = upgrade_to {
         upgrade::set_upgrade_headers(&mut parts.headers, proto);
     } else if wants_trailers {
@@ -64,7 +66,7 @@ pub(super) async fn request(
             .insert(header::TE, HeaderValue::from_static("trailers"));
     }
     let trusted = headers::is_trusted(cx.conn.peer.ip(), &limits.trusted_proxies);
-    headers::set_forwarding(
+    let added = headers::plan_forwarding(
         &mut parts.headers,
         &headers::Forwarding {
             peer: cx.conn.peer.ip(),
@@ -72,18 +74,22 @@ pub(super) async fn request(
             trusted,
             proto: if cx.conn.tls { "https" } else { "http" },
             host: host.as_ref(),
+            request_id: cx.request_id,
         },
     );
-    if let Some(h) = host {
-        parts.headers.insert(header::HOST, h);
+    if from_authority {
+        if let Some(h) = host {
+            parts.headers.insert(header::HOST, h);
+        }
     }
-    parts
-        .headers
-        .insert(headers::X_REQUEST_ID.clone(), cx.request_id.clone());
-    headers::apply_rules(&mut parts.headers, &cx.route.request_headers);
+    // The planned fields go straight into the upstream head, after the
+    // map's. Route rules cannot name them (config validation refuses it),
+    // so applying the rules to the map alone keeps their meaning.
+    let rules = &cx.route.request_headers;
+    headers::apply_rules(&mut parts.headers, rules);
 
     if body.is_end_stream() {
-        return Ok(Request::from_parts(parts, Body::Empty));
+        return Ok((Request::from_parts(parts, Body::Empty), added));
     }
     let sized = body.size_hint().exact().is_some();
     let mut body = Box::new(Capped::new(
@@ -105,11 +111,11 @@ pub(super) async fn request(
                 return Err(ProxyError::BodyTooLarge)
             }
             Ok(Err(_)) => return Err(ProxyError::BadBody),
-            Ok(Ok(false)) => return Ok(Request::from_parts(parts, Body::Empty)),
+            Ok(Ok(false)) => return Ok((Request::from_parts(parts, Body::Empty), added)),
             Ok(Ok(true)) => {}
         }
     }
-    Ok(Request::from_parts(parts, Body::Capped(body)))
+    Ok((Request::from_parts(parts, Body::Capped(body)), added))
 }
 
 /// The path and query to send upstream, with the route prefix removed when

@@ -35,7 +35,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::wire::{self, Head, Invalid};
+use super::wire::{self, ExtraFields, Head, Invalid};
 use super::UpstreamBody;
 use crate::body::{Body, BoxError};
 
@@ -211,13 +211,14 @@ impl Conn {
         pin!(self.io.read_buf(&mut self.buf)).poll(cx)
     }
 
-    /// Sends `req` (origin-form, headers final) and waits for the response
-    /// head, at most `timeout` when given. Informational responses other
+    /// Sends `req` (origin-form, headers final; `fields` written after its
+    /// map's) and waits for the response head, at most `timeout` when given. Informational responses other
     /// than 101 are skipped. The response body holds the connection until
     /// it ends (then the caller's pool gets it back, if it is reusable).
     pub async fn send(
         mut self: Box<Self>,
         req: Request<Body>,
+        fields: &ExtraFields,
         timeout: Option<Duration>,
     ) -> Result<Response<UpstreamBody>, SendError> {
         let (parts, body) = req.into_parts();
@@ -240,6 +241,7 @@ impl Conn {
             &parts.method,
             &parts.uri,
             &parts.headers,
+            fields,
             extra.as_bytes(),
         );
 

@@ -178,10 +178,13 @@ async fn probe(server: &ServerState, check: &HealthCheck) -> Result<(), String> 
         HeaderValue::from_static("proxyd-health-check"),
     );
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    let resp = conn.send(req, None).await.map_err(|e| match e {
-        SendError::Unsent(_, e) | SendError::Failed(e) => crate::logging::chain(&e),
-        SendError::TimedOut => "timed out".to_owned(),
-    })?;
+    let resp = conn
+        .send(req, &Default::default(), None)
+        .await
+        .map_err(|e| match e {
+            SendError::Unsent(_, e) | SendError::Failed(e) => crate::logging::chain(&e),
+            SendError::TimedOut => "timed out".to_owned(),
+        })?;
     let status = resp.status();
     if status.is_success() || status.is_redirection() {
         Ok(())

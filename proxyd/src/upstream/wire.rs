@@ -27,13 +27,14 @@ const MAX_TRAILERS: usize = 16 * 1024;
 pub struct Invalid(pub &'static str);
 
 /// Writes the head of a request to `out` (cleared first): request line in
-/// origin form, the header fields as they are, and `extra` (framing the
-/// caller adds), then the empty line.
+/// origin form, the header fields as they are, then `fields`, and `extra`
+/// (framing the caller adds), then the empty line.
 pub fn encode_head(
     out: &mut Vec<u8>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    fields: &ExtraFields,
     extra: &[u8],
 ) {
     out.clear();
@@ -46,7 +47,7 @@ pub fn encode_head(
         target.as_bytes()
     });
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
+    for (name, value) in headers.iter().chain(fields.iter()) {
         out.extend_from_slice(name.as_str().as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
@@ -54,6 +55,35 @@ pub fn encode_head(
     }
     out.extend_from_slice(extra);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Header fields written into a request head after its map's fields
+/// (`proxy::headers::plan_forwarding`: the four forwarding fields and
+/// `X-Request-Id`), at most five; kept on the stack.
+#[derive(Debug, Default, Clone)]
+pub struct ExtraFields {
+    fields: [Option<(&'static HeaderName, HeaderValue)>; 5],
+}
+
+impl ExtraFields {
+    /// Adds `name: value` (ignored past five fields, which no caller adds).
+    pub fn push(&mut self, name: &'static HeaderName, value: HeaderValue) {
+        if let Some(slot) = self.fields.iter_mut().find(|f| f.is_none()) {
+            *slot = Some((name, value));
+        }
+    }
+
+    /// The fields, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.fields.iter().flatten().map(|(n, v)| (&**n, v))
+    }
+
+    /// Moves the fields into `headers` (replacing values of those names).
+    pub fn insert_into(self, headers: &mut HeaderMap) {
+        for (name, value) in self.fields.into_iter().flatten() {
+            headers.insert(name.clone(), value);
+        }
+    }
 }
 
 /// A parsed response head.
@@ -452,19 +482,24 @@ mod tests {
         headers.append("x-a", HeaderValue::from_static("2"));
         let mut out = Vec::new();
         let uri: Uri = "/p?q=1".parse().unwrap();
+        let mut fields = ExtraFields::default();
+        fields.push(&X_TEST, HeaderValue::from_static("3"));
         encode_head(
             &mut out,
             &Method::POST,
             &uri,
             &headers,
+            &fields,
             b"transfer-encoding: chunked\r\n",
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "POST /p?q=1 HTTP/1.1\r\nhost: app.test\r\nx-a: 1\r\nx-a: 2\r\n\
-             transfer-encoding: chunked\r\n\r\n"
+             x-test: 3\r\ntransfer-encoding: chunked\r\n\r\n"
         );
     }
+
+    static X_TEST: HeaderName = HeaderName::from_static("x-test");
 
     #[test]
     fn a_head_is_parsed_once_complete_and_keeps_what_follows() {
