@@ -156,10 +156,10 @@ pub fn set_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) {
 /// Decides `X-Forwarded-For`, `X-Real-IP`, `X-Forwarded-Proto`,
 /// `X-Forwarded-Host` and `X-Request-Id`. From an untrusted peer, incoming
 /// values are replaced, never passed on (and `Forwarded` is dropped); from
-/// a trusted one, the chain is extended and its other values kept. What must go is
-/// removed from `headers` here; what is new is returned, to be written
-/// into the upstream request's head after the map's fields (five map
-/// inserts of custom names cost about 1,000 instructions per request).
+/// a trusted one, the chain is extended and its other values kept. What
+/// must go is removed from `headers` here; what is new is returned, to be
+/// written into the upstream request's head after the map's fields (five
+/// map inserts of custom names cost about 1,000 instructions per request).
 /// Route rules never name these fields (config validation refuses it).
 pub fn plan_forwarding(headers: &mut HeaderMap, fwd: &Forwarding<'_>) -> ExtraFields {
     let present = managed_present(headers);
