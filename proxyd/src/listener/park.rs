@@ -50,7 +50,10 @@
 //! the round began), the head being waited for is late and the connection
 //! is closed, as hyper did (so the cut comes up to 50 ms late). That covers
 //! a head trickled byte by byte, a connection that sends nothing, and the
-//! wait for the next request of a round that cannot park.
+//! wait for the next request of a round that cannot park. One case differs
+//! from hyper's timer: a client still uploading a body after the upstream
+//! answered early and its response ended counts as idle here, so such an
+//! upload is cut `header_read_timeout` after the response ended.
 //!
 //! Only plain TCP parks: a TLS session keeps rustls' buffers anyway, and an
 //! HTTP/2 (prior knowledge) connection multiplexes; both are served by
