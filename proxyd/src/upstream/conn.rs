@@ -223,7 +223,7 @@ impl Conn {
     ) -> Result<Response<UpstreamBody>, SendError> {
         let (parts, body) = req.into_parts();
         let to_head = parts.method == http::Method::HEAD;
-        let close = !wire::keep_alive(http::Version::HTTP_11, &parts.headers);
+        let close = wire::asks_close(&parts.headers);
         let mode = RequestBody::of(&parts.headers, &body);
         // Framing the client's head did not carry (an HTTP/2 body, a
         // chunked one whose `Transfer-Encoding` went with the hop-by-hop

@@ -290,22 +290,14 @@ fn parse_decimal(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// Whether a response of `version` with `headers` leaves its connection
-/// open: HTTP/1.1 unless `Connection: close`, HTTP/1.0 only with
-/// `Connection: keep-alive`.
-pub fn keep_alive(version: Version, headers: &HeaderMap) -> bool {
-    let mut close = false;
-    let mut keep = false;
-    for t in headers
+/// Whether a request's `headers` ask the server to close the connection
+/// after its response (`Connection: close`, as health checks send).
+pub fn asks_close(headers: &HeaderMap) -> bool {
+    headers
         .get_all(header::CONNECTION)
         .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-    {
-        let t = t.trim_ascii();
-        close |= t.eq_ignore_ascii_case(b"close");
-        keep |= t.eq_ignore_ascii_case(b"keep-alive");
-    }
-    !close && (version == Version::HTTP_11 || keep)
+        .flat_map(|v| members(v.as_bytes()))
+        .any(|t| t.eq_ignore_ascii_case(b"close"))
 }
 
 /// What the chunked decoder found next.
@@ -497,6 +489,17 @@ mod tests {
             "POST /p?q=1 HTTP/1.1\r\nhost: app.test\r\nx-a: 1\r\nx-a: 2\r\n\
              x-test: 3\r\ntransfer-encoding: chunked\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn only_a_close_token_asks_to_close() {
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONNECTION, HeaderValue::from_static(v));
+            asks_close(&h)
+        };
+        assert!(with("close") && with("upgrade, Close"));
+        assert!(!with("keep-alive") && !asks_close(&HeaderMap::new()));
     }
 
     static X_TEST: HeaderName = HeaderName::from_static("x-test");
