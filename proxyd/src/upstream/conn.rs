@@ -377,16 +377,9 @@ impl Sending {
                 self.pump = Pump::new(body, self.mode).map(Box::new);
             }
         }
-        if let Some(pump) = &mut self.pump {
-            match pump.poll(&mut conn.io, cx) {
-                Poll::Ready(Ok(())) => self.pump = None,
-                Poll::Ready(Err(Error::Io(_))) => {
-                    self.pump = None;
-                    self.broken = true;
-                }
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(SendError::Failed(e))),
-                Poll::Pending => {}
-            }
+        match Pump::drive(&mut self.pump, &mut conn.io, cx) {
+            Ok(broke) => self.broken |= broke,
+            Err(e) => return Poll::Ready(Err(SendError::Failed(e))),
         }
         loop {
             match wire::parse_head(&mut conn.buf) {
@@ -449,10 +442,37 @@ impl Pump {
         })
     }
 
+    /// Moves the body in `slot` towards the server as far as it goes now,
+    /// and empties the slot once it is all sent or the server's side
+    /// failed. `Ok(true)`: the server stopped reading (its answer may
+    /// still be read, but the connection is not reused); `Err`: the
+    /// client's body failed.
+    pub(super) fn drive(
+        slot: &mut Option<Box<Pump>>,
+        io: &mut Io,
+        cx: &mut Context<'_>,
+    ) -> Result<bool, Error> {
+        let Some(pump) = slot else {
+            return Ok(false);
+        };
+        match pump.poll(io, cx) {
+            Poll::Pending => Ok(false),
+            Poll::Ready(Ok(())) => {
+                *slot = None;
+                Ok(false)
+            }
+            Poll::Ready(Err(Error::Io(_))) => {
+                *slot = None;
+                Ok(true)
+            }
+            Poll::Ready(Err(e)) => Err(e),
+        }
+    }
+
     /// Moves the body towards the server. Ready with `Ok` once all of it is
     /// written and flushed; `Error::Body` when the client's body failed,
     /// `Error::Io` when the server's side did.
-    pub(super) fn poll(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    fn poll(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         loop {
             while self.pos < self.out.len() {
                 match Pin::new(&mut *io).poll_write(cx, &self.out[self.pos..]) {

@@ -189,20 +189,13 @@ impl HttpBody for UpstreamBody {
         let Some(mut conn) = this.conn.take() else {
             return Poll::Ready(None);
         };
-        if let Some(pump) = &mut this.pump {
-            match pump.poll(&mut conn.io, cx) {
-                Poll::Ready(Ok(())) => this.pump = None,
-                // The server stopped reading: its answer still counts.
-                Poll::Ready(Err(Error::Io(_))) => {
-                    this.pump = None;
-                    this.reusable = false;
-                }
-                Poll::Ready(Err(e)) => {
-                    this.conn = Some(conn);
-                    this.abandon();
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Poll::Pending => {}
+        match Pump::drive(&mut this.pump, &mut conn.io, cx) {
+            // The server stopped reading: its answer still counts.
+            Ok(broke) => this.reusable &= !broke,
+            Err(e) => {
+                this.conn = Some(conn);
+                this.abandon();
+                return Poll::Ready(Some(Err(e)));
             }
         }
         let step = loop {
