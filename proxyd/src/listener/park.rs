@@ -133,10 +133,16 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo
     loop {
         // Boxed, so that a parked connection's task holds a pointer's worth
         // of round state, not hyper's whole connection.
-        let limits = RoundLimits {
-            header_timeout: limits.header_timeout,
-        };
-        let round = Box::pin(round(&h1, io, svc, &activity, &mut shutdown, peer, limits)).await;
+        let round = Box::pin(round(
+            &h1,
+            io,
+            svc,
+            &activity,
+            &mut shutdown,
+            peer,
+            limits.header_timeout,
+        ))
+        .await;
         let Some((back, service)) = round else {
             return;
         };
@@ -155,14 +161,6 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo
             _ = stopped(&mut shutdown) => return,
         }
     }
-}
-
-/// What a round enforces itself.
-#[derive(Debug, Clone, Copy)]
-struct RoundLimits {
-    /// A request head must be complete this long after the last request
-    /// ended or the round began.
-    header_timeout: Duration,
 }
 
 /// Why a round ended other than by parking.
@@ -184,7 +182,7 @@ async fn round<S>(
     activity: &Activity,
     shutdown: &mut watch::Receiver<bool>,
     peer: std::net::SocketAddr,
-    limits: RoundLimits,
+    header_timeout: Duration,
 ) -> Option<(ParkIo, S)>
 where
     S: accept::Handler,
@@ -202,7 +200,7 @@ where
         requests_before: activity.started(),
         timer,
         began: Instant::now(),
-        header_timeout: limits.header_timeout,
+        header_timeout,
     };
     let probe = shutdown.clone();
     let stop = stopped(shutdown);
@@ -251,6 +249,8 @@ struct Drive<'a, C> {
     timer: Pin<&'a mut Sleep>,
     /// When the round began.
     began: Instant,
+    /// A request head must be complete this long after the last request
+    /// ended or the round began.
     header_timeout: Duration,
 }
 
