@@ -18,6 +18,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 
+use crate::listener::h1::RequestBody;
 use crate::upstream::UpstreamBody;
 
 /// Errors a body can yield while streaming.
@@ -83,6 +84,51 @@ impl HttpBody for Body {
     }
 }
 
+/// A client's request body as the connection's server hands it over:
+/// proxyd's own HTTP/1.1 server's (plain TCP), or hyper's (TLS, HTTP/2).
+#[derive(Debug)]
+pub enum Inbound {
+    /// No body.
+    Empty,
+    /// From proxyd's HTTP/1.1 server.
+    H1(RequestBody),
+    /// From hyper.
+    Hyper(Incoming),
+}
+
+impl HttpBody for Inbound {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        // Every variant is `Unpin`, so the enum is too.
+        match self.get_mut() {
+            Inbound::Empty => Poll::Ready(None),
+            Inbound::H1(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+            Inbound::Hyper(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Inbound::Empty => true,
+            Inbound::H1(b) => b.is_end_stream(),
+            Inbound::Hyper(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Inbound::Empty => SizeHint::with_exact(0),
+            Inbound::H1(b) => b.size_hint(),
+            Inbound::Hyper(b) => b.size_hint(),
+        }
+    }
+}
+
 /// What one request's body did, shared between the body (which may still
 /// be streaming into the upstream) and the pipeline that answers.
 #[derive(Debug, Default)]
@@ -107,7 +153,7 @@ pub struct TooLarge {
 /// with [`TooLarge`] once it passes the limit.
 #[derive(Debug)]
 pub struct Capped {
-    inner: Incoming,
+    inner: Inbound,
     /// A frame read ahead (to check the framing before contacting the
     /// upstream), returned first.
     first: Option<Frame<Bytes>>,
@@ -120,7 +166,7 @@ pub struct Capped {
 impl Capped {
     /// Wraps `inner`, allowing `limit` bytes; counts into `tally` and the
     /// `received` metric.
-    pub fn new(inner: Incoming, limit: u64, tally: Arc<Tally>, received: Counter) -> Self {
+    pub fn new(inner: Inbound, limit: u64, tally: Arc<Tally>, received: Counter) -> Self {
         Capped {
             inner,
             first: None,
@@ -163,7 +209,7 @@ impl HttpBody for Capped {
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Ready(Some(Err(e))) => {
                 self.tally.client_failed.store(true, Ordering::Relaxed);
-                return Poll::Ready(Some(Err(e.into())));
+                return Poll::Ready(Some(Err(e)));
             }
             Poll::Ready(Some(Ok(f))) => f,
         };

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::body::{Body as _, Incoming};
+use hyper::body::Incoming;
 use hyper::service::{service_fn, Service};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -16,7 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 use super::stop::Stopped;
-use super::{idle, park, Kind};
+use super::{h1, idle, Kind};
+use crate::body::Inbound;
 use crate::proxy::access::ClientBody;
 use crate::proxy::framing::Verdicts;
 use crate::proxy::{self, ConnInfo};
@@ -94,7 +95,7 @@ pub(super) async fn run(
             continue;
         }
         let info = ConnInfo::new(addr, peer, false, None);
-        tokio::spawn(park::serve(shared.clone(), stream, info, conn));
+        tokio::spawn(h1::serve(shared.clone(), stream, info, conn));
     }
     tracing::debug!(%addr, "stopped accepting");
 }
@@ -191,7 +192,8 @@ pub(super) fn service(
         if framing.next_is_ambiguous() {
             req.extensions_mut().insert(proxy::framing::Ambiguous);
         }
-        let busy = activity.begin(!req.body().is_end_stream());
+        let busy = activity.begin();
+        let req = req.map(Inbound::Hyper);
         idle::Tracking::new(proxy::handle(shared.clone(), info.clone(), req), busy)
     })
 }
@@ -199,7 +201,7 @@ pub(super) fn service(
 /// Serves HTTP/1.1 and HTTP/2 on an accepted stream (TLS after the
 /// handshake, or plain TCP that opened with the HTTP/2 preface) until the
 /// client closes or shutdown drains it. Plain HTTP/1.1 goes to
-/// [`park::serve`] instead.
+/// [`h1::serve`] instead.
 pub(super) async fn serve_http<I>(shared: Arc<Shared>, io: I, info: ConnInfo, conn: Conn)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,

@@ -13,7 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -29,10 +29,6 @@ pub struct Activity(Arc<State>);
 struct State {
     /// Requests in flight (their response bodies not yet finished).
     busy: AtomicUsize,
-    /// Requests started on the connection so far.
-    started: AtomicU64,
-    /// The last request started came with a body.
-    last_had_body: AtomicBool,
     /// When the last request finished (or the connection opened).
     last: Mutex<Instant>,
 }
@@ -41,8 +37,6 @@ impl Default for Activity {
     fn default() -> Self {
         Activity(Arc::new(State {
             busy: AtomicUsize::new(0),
-            started: AtomicU64::new(0),
-            last_had_body: AtomicBool::new(false),
             last: Mutex::new(Instant::now()),
         }))
     }
@@ -50,27 +44,15 @@ impl Default for Activity {
 
 impl Activity {
     /// Marks a request as in flight until the returned mark is dropped.
-    /// `with_body`: the request has a body (not known to be empty).
-    pub fn begin(&self, with_body: bool) -> Busy {
+    pub fn begin(&self) -> Busy {
         self.0.busy.fetch_add(1, Ordering::AcqRel);
-        self.0.started.fetch_add(1, Ordering::Relaxed);
-        self.0.last_had_body.store(with_body, Ordering::Relaxed);
         Busy(self.0.clone())
     }
 
     /// Requests in flight now.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.0.busy.load(Ordering::Acquire)
-    }
-
-    /// Requests started on the connection so far.
-    pub fn started(&self) -> u64 {
-        self.0.started.load(Ordering::Relaxed)
-    }
-
-    /// Whether the last request started came with a body.
-    pub fn last_had_body(&self) -> bool {
-        self.0.last_had_body.load(Ordering::Relaxed)
     }
 
     /// When the last request ended (or the connection opened).
@@ -192,7 +174,7 @@ mod tests {
     async fn idle_only_after_the_last_request_ends() {
         let activity = Activity::default();
         let t = Duration::from_secs(10);
-        let busy = activity.begin(false);
+        let busy = activity.begin();
         tokio::time::sleep(Duration::from_secs(25)).await;
         let waiter = tokio::spawn({
             let a = activity.clone();
@@ -217,7 +199,7 @@ mod tests {
                 bytes::Bytes::from_static(b"hello"),
             )))
         };
-        let fut = tokio::spawn(Tracking::new(handler, activity.begin(false)));
+        let fut = tokio::spawn(Tracking::new(handler, activity.begin()));
         tokio::task::yield_now().await;
         assert_eq!(activity.in_flight(), 1, "marked while the handler runs");
         tx.send(()).unwrap();

@@ -16,8 +16,8 @@
 //! `Pending` sockets; nothing running moved.
 
 mod accept;
+pub mod h1;
 mod idle;
-mod park;
 mod stop;
 
 use std::collections::HashMap;

@@ -27,9 +27,8 @@ use std::time::Instant;
 
 use http::{header, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body::Body as _;
-use hyper::body::Incoming;
 
-use crate::body::{Body, Tally};
+use crate::body::{Body, Inbound, Tally};
 use crate::config::Limits;
 use crate::limit::{rate::Verdict, InFlight, ListenerLoad};
 use crate::metrics::{
@@ -89,7 +88,7 @@ struct Outcome {
 pub async fn handle(
     shared: Arc<Shared>,
     conn: Arc<ConnInfo>,
-    req: Request<Incoming>,
+    req: Request<Inbound>,
 ) -> Result<Response<ClientBody>, Infallible> {
     let started = Instant::now();
     let snap = shared.snapshot.load_full();
@@ -197,7 +196,7 @@ struct RequestLine {
 }
 
 impl RequestLine {
-    fn of(req: &Request<Incoming>) -> Self {
+    fn of(req: &Request<Inbound>) -> Self {
         RequestLine {
             method: req.method().clone(),
             host: raw_host(req).unwrap_or("-").to_string(),
@@ -219,7 +218,7 @@ async fn answer(
     shared: &Arc<Shared>,
     snap: &Snapshot,
     conn: &ConnInfo,
-    mut req: Request<Incoming>,
+    mut req: Request<Inbound>,
     request_id: &HeaderValue,
     tally: &Arc<Tally>,
     outcome: &mut Outcome,
@@ -307,7 +306,7 @@ async fn answer(
         }
         Action::Upstream(up) => {
             outcome.upstream = Some(up.name.clone());
-            let client_upgrade = upgrade::requested(&req).then(|| hyper::upgrade::on(&mut req));
+            let client_upgrade = upgrade::requested(&req).then(|| upgrade::on(&mut req));
             let received = listener.metrics.bytes_received.clone();
             let ctx = outbound::Context {
                 conn,

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use http::uri::PathAndQuery;
 use http::{header, HeaderValue, Request, Uri, Version};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 
 use super::error::ProxyError;
 use super::headers::{self, ExtraFields};
 use super::{upgrade, ConnInfo};
-use crate::body::{Body, Capped, Tally};
+use crate::body::{Body, Capped, Inbound, Tally};
 use crate::snapshot::{Route, Site};
 
 /// What the upstream request is built from besides the request itself.
@@ -35,7 +34,7 @@ pub(super) struct Context<'a> {
 /// known length (chunked) has its first frame read here, so broken framing
 /// is refused with 400 before the upstream is contacted.
 pub(super) async fn request(
-    req: Request<Incoming>,
+    req: Request<Inbound>,
     cx: &Context<'_>,
 ) -> Result<(Request<Body>, ExtraFields), ProxyError> {
     let limits = &cx.site.limits;

@@ -38,6 +38,27 @@ pub fn requested<B>(req: &Request<B>) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
+/// The client's side of an upgrade, taken from its request: proxyd's
+/// HTTP/1.1 server's or hyper's.
+#[derive(Debug)]
+pub enum ClientUpgrade {
+    /// From proxyd's HTTP/1.1 server (plain TCP).
+    H1(crate::listener::h1::OnUpgrade),
+    /// From hyper (TLS).
+    Hyper(OnUpgrade),
+}
+
+/// Takes the client's side of an upgrade out of `req`.
+pub fn on<B>(req: &mut Request<B>) -> ClientUpgrade {
+    match req
+        .extensions_mut()
+        .remove::<crate::listener::h1::OnUpgrade>()
+    {
+        Some(on) => ClientUpgrade::H1(on),
+        None => ClientUpgrade::Hyper(hyper::upgrade::on(req)),
+    }
+}
+
 /// Puts `Upgrade: proto` and `Connection: upgrade` back on a request whose
 /// hop-by-hop headers were removed.
 pub fn set_upgrade_headers(headers: &mut HeaderMap, proto: HeaderValue) {
@@ -71,7 +92,7 @@ impl Drop for Active {
 pub fn splice(
     shared: &Arc<Shared>,
     listen: SocketAddr,
-    client: OnUpgrade,
+    client: ClientUpgrade,
     server: crate::upstream::Upgraded,
     idle: Duration,
 ) {
@@ -85,14 +106,16 @@ pub fn splice(
     let budget = shared.startup_config.runtime.drain_timeout;
     tokio::spawn(async move {
         let _held = (drain, active);
-        let client = match client.await {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::debug!(error = %e, "upgrade did not complete");
-                return;
-            }
-        };
-        pump(TokioIo::new(client), server, idle, shutdown, budget).await;
+        match client {
+            ClientUpgrade::H1(on) => match on.wait().await {
+                Ok(client) => pump(client, server, idle, shutdown, budget).await,
+                Err(e) => tracing::debug!(error = %e, "upgrade did not complete"),
+            },
+            ClientUpgrade::Hyper(on) => match on.await {
+                Ok(client) => pump(TokioIo::new(client), server, idle, shutdown, budget).await,
+                Err(e) => tracing::debug!(error = %e, "upgrade did not complete"),
+            },
+        }
     });
 }
 
