@@ -16,6 +16,7 @@ mod failover;
 mod faults;
 mod faults_soak;
 mod faults_storage;
+mod h1_server;
 mod h2;
 mod headers;
 mod health;
