@@ -1,7 +1,9 @@
 //! Fuzz target: what a client's request head goes through before routing.
 //! The bytes are fed, in uneven slices, through the wire-level framing watch
-//! (`proxy::framing::Sniffed`); the head is parsed with httparse (hyper's
-//! parser) into an `http::Request` for `proxy::validate::check`; its Host
+//! (`proxy::framing::Sniffed`, for TLS and HTTP/2 connections); the head is
+//! parsed by proxyd's HTTP/1.1 server (`listener::h1::head::parse`), whole
+//! and in slices (both must agree), into the `http::Request` that
+//! `proxy::validate::check` sees; its Host
 //! goes through `snapshot::routing::normalize_host` and its path through
 //! `validate::check_path`, as routing and `strip_prefix` would see them.
 #![no_main]
@@ -10,6 +12,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use libfuzzer_sys::fuzz_target;
+use bytes::BytesMut;
+use proxyd::listener::h1::head as parse;
 use proxyd::proxy::framing::Sniffed;
 use proxyd::proxy::validate;
 use proxyd::snapshot::routing::normalize_host;
@@ -40,23 +44,44 @@ fn sniff(data: &[u8]) {
     }
 }
 
-/// Parses a request head and runs the checks routing relies on.
+/// Parses a request head as the server does and runs the checks routing
+/// relies on.
 fn head(data: &[u8]) {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    let Ok(httparse::Status::Complete(_)) = req.parse(data) else {
-        return;
-    };
-    let (Some(method), Some(path)) = (req.method, req.path) else {
-        return;
-    };
-    let mut builder = http::Request::builder().method(method).uri(path);
-    for h in req.headers.iter() {
-        builder = builder.header(h.name, h.value);
+    const MAX: usize = 64 * 1024;
+    let whole = parse::parse(&mut BytesMut::from(data), MAX);
+    // Fed in slices, parsing after each as the server does on every read:
+    // the same outcome as the whole input at once.
+    let step = usize::from(data.last().copied().unwrap_or(5) % 32) + 1;
+    let mut buf = BytesMut::new();
+    let mut sliced = Ok(None);
+    for piece in data.chunks(step) {
+        buf.extend_from_slice(piece);
+        sliced = parse::parse(&mut buf, MAX);
+        if !matches!(sliced, Ok(None)) {
+            break;
+        }
     }
-    let Ok(request) = builder.body(()) else {
+    match (&whole, &sliced) {
+        (Ok(Some(a)), Ok(Some(b))) => {
+            assert_eq!(a.request.method(), b.request.method());
+            assert_eq!(a.request.uri(), b.request.uri());
+            assert_eq!(a.request.headers(), b.request.headers());
+            assert_eq!((a.body, a.keep_alive), (b.body, b.keep_alive));
+        }
+        (Ok(None), Ok(None)) => {}
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        (a, b) => panic!("whole {a:?} vs sliced {b:?}"),
+    }
+    let Ok(Some(head)) = whole else {
         return;
     };
+    let request = head.request;
+    if head.body == parse::BodyFraming::Chunked {
+        // Framing by Transfer-Encoding: any Content-Length beside it is
+        // refused by validation, never used.
+        let lengths = request.headers().get_all(http::header::CONTENT_LENGTH).iter().count();
+        assert!(lengths == 0 || !head.keep_alive);
+    }
     let verdict = validate::check(&request, 64 * 1024);
     if let Some(host) = request.headers().get(http::header::HOST) {
         if let Ok(host) = host.to_str() {
