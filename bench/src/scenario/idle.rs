@@ -4,8 +4,8 @@
 //! this process, send one request on each (so every connection has been
 //! through the proxy's HTTP path and sits idle in keep-alive), let them sit
 //! idle for [`SETTLE`], read RSS again: (after − before) / N is the cost of
-//! one idle connection. (proxyd drops a connection's HTTP state after one
-//! idle second; nginx and HAProxy free theirs at once.) A sample
+//! one idle connection. (proxyd drops a connection's HTTP state after 50 ms
+//! without a request; nginx and HAProxy free theirs at once.) A sample
 //! of the connections then sends a second request, proving they were still
 //! open, not closed by the proxy.
 
@@ -73,8 +73,12 @@ async fn measure(
     let after = running.server.rss_kib();
     let peak = running.server.peak_rss_kib();
     let mut stale = 0;
-    for conn in open.iter_mut().step_by((n / RECHECK).max(1)) {
-        if request(conn).await.is_err() {
+    let mut why = String::new();
+    for (i, conn) in open.iter_mut().enumerate().step_by((n / RECHECK).max(1)) {
+        if let Err(e) = request(conn).await {
+            if stale == 0 {
+                why = format!(" (connection {i}: {e})");
+            }
             stale += 1;
         }
     }
@@ -82,7 +86,7 @@ async fn measure(
     running.server.stop();
     if errors as usize > n / 100 || stale > 0 {
         return Ok(Outcome::Failed(format!(
-            "{errors} of {n} connections failed, {stale} re-used connections were closed"
+            "{errors} of {n} connections failed, {stale} re-used connections were closed{why}"
         )));
     }
     Ok(Outcome::Measured(Figures {
@@ -109,7 +113,10 @@ async fn request(conn: &mut TcpStream) -> std::io::Result<()> {
             buf.extend_from_slice(&chunk[..n]);
         }
         if !buf.starts_with(b"HTTP/1.1 200") {
-            return Err(std::io::Error::other("not a 200 response"));
+            let head = String::from_utf8_lossy(&buf[..buf.len().min(80)]).into_owned();
+            return Err(std::io::Error::other(format!(
+                "not a 200 response: {head:?}"
+            )));
         }
         Ok(())
     };
