@@ -92,6 +92,7 @@ async fn an_early_refusal_sends_no_interim_answer_and_closes() {
     .await;
     assert_eq!(resp.status, Some(413), "{}", resp.text);
     assert!(!resp.text.contains("100 Continue"), "{}", resp.text);
+    assert_eq!(resp.header("connection"), Some("close"), "{}", resp.text);
     assert!(eof, "the unread body ends the connection");
     assert_eq!(up.request_count(), 0);
 }

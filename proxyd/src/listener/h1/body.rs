@@ -222,7 +222,7 @@ impl Feed {
                 s.conn_waker = Some(cx.waker().clone());
             }
             // The body is gone (nobody will ask) or has a frame to take.
-            if Arc::strong_count(&self.slot) == 1 || !s.want || s.frame.is_some() {
+            if self.abandoned() || !s.want || s.frame.is_some() {
                 return false;
             }
         }
@@ -284,6 +284,11 @@ impl Feed {
         if let Some(w) = waker {
             w.wake();
         }
+    }
+
+    /// Whether the proxy dropped the body: nothing more of it will be read.
+    pub(super) fn abandoned(&self) -> bool {
+        Arc::strong_count(&self.slot) == 1
     }
 
     /// After the answer: reads the rest of the body out of `buf` without

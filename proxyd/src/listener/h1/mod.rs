@@ -405,10 +405,16 @@ impl Connection {
         let Some(resp) = answer else {
             return Next::Gone;
         };
+        let mut keep_alive = keep_alive && !upgrade && !self.is_stopping();
         if let Some(feed) = &mut feed {
             feed.answer_started();
+            // Answered without reading the whole body (a 413, an early
+            // refusal): unless its rest is already here, the connection
+            // ends with this answer, and the answer says so.
+            if feed.abandoned() && !feed.skip_buffered(&mut self.buf) {
+                keep_alive = false;
+            }
         }
-        let keep_alive = keep_alive && !upgrade && !self.is_stopping();
         let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
         let cx = HeadContext {
             version,
