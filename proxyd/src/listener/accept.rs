@@ -145,7 +145,8 @@ impl Limits {
     }
 }
 
-/// A connection's request handler, as hyper's HTTP/1 connection needs it.
+/// A connection's request handler as hyper needs it (TLS and HTTP/2
+/// connections), its future named so its `Send + 'static` bounds are seen.
 pub(super) trait Handler:
     Service<
         http::Request<Incoming>,
