@@ -318,11 +318,12 @@ async fn answer(
                 upgrade: client_upgrade.is_some(),
             };
             let (upstream_req, fields) = outbound::request(req, &ctx).await?;
-            let asked = Instant::now();
+            // Read the clock only when the load limits need the latency.
+            let asked = load.as_ref().map(|_| Instant::now());
             let fwd =
                 forward::forward(up, upstream_req, &fields, &site.limits, conn.peer.ip()).await;
             let fwd = fwd.map_err(|e| client_fault(tally).unwrap_or(e))?;
-            if let Some(load) = &load {
+            if let (Some(load), Some(asked)) = (&load, asked) {
                 load.observe(asked.elapsed());
             }
             outcome.server = Some(fwd.server.clone());

@@ -214,8 +214,10 @@ struct Connection {
 }
 
 impl Connection {
+    /// Whether shutdown began. The watch's version first (one atomic
+    /// load); its value (a lock) only once it moved.
     fn is_stopping(&self) -> bool {
-        *self.stopping.borrow()
+        self.stopping.has_changed().unwrap_or(true) && *self.stopping.borrow()
     }
 
     /// Serves requests until the connection ends or has waited
