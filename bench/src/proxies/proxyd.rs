@@ -45,6 +45,15 @@ log_format = "text"
 log_level = "warn"
 drain_timeout = "1s"
 
+# As HAProxy's `timeout http-keep-alive`/`client` (60 s; nginx: 75 s): an
+# idle keep-alive connection is kept as long as the peers keep theirs. The
+# `idle` scenario's connections wait while the rest are opened, which can
+# take over 30 s (proxyd's default) after the `close` scenario filled the
+# ephemeral ports with TIME_WAIT.
+[defaults]
+idle_timeout = "60s"
+header_read_timeout = "60s"
+
 [[listener]]
 name = "bench"
 {listen} = "127.0.0.1:{port}"

@@ -50,6 +50,7 @@ async fn measure(
     let running = bench.start(proxy, label, None, 0, n + 64, None).await?;
     let addr = format!("127.0.0.1:{}", running.port);
     let before = running.server.rss_kib();
+    let opening = std::time::Instant::now();
     let mut open = Vec::with_capacity(n);
     let mut errors = 0u64;
     while open.len() + (errors as usize) < n {
@@ -69,6 +70,7 @@ async fn measure(
             }
         }
     }
+    let opened_in = opening.elapsed();
     tokio::time::sleep(SETTLE).await;
     let after = running.server.rss_kib();
     let peak = running.server.peak_rss_kib();
@@ -77,7 +79,13 @@ async fn measure(
     for (i, conn) in open.iter_mut().enumerate().step_by((n / RECHECK).max(1)) {
         if let Err(e) = request(conn).await {
             if stale == 0 {
-                why = format!(" (connection {i}: {e})");
+                // The first connections have been idle about this long: a
+                // proxy's idle or header timeout may have closed them.
+                let idle = opening.elapsed().as_secs_f64();
+                why = format!(
+                    " (connection {i}: {e}; opening all took {:.1} s, the first has been open {idle:.1} s)",
+                    opened_in.as_secs_f64()
+                );
             }
             stale += 1;
         }
