@@ -34,6 +34,7 @@ pub mod listener;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
+pub mod prefixed;
 pub mod proxy;
 pub mod reload;
 pub mod shutdown;

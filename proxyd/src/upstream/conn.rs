@@ -38,6 +38,7 @@ use tokio::time::{Instant, Sleep};
 use super::wire::{self, ExtraFields, Head, Invalid};
 use super::UpstreamBody;
 use crate::body::{Body, BoxError};
+use crate::prefixed::Prefixed;
 
 /// Bytes asked of the socket per read while the head is awaited.
 const READ_SIZE: usize = 8 * 1024;
@@ -547,49 +548,12 @@ impl Pump {
 
 /// An upstream connection after `101 Switching Protocols`: the bytes the
 /// server sent after its head first, then the stream.
-pub struct Upgraded {
-    io: Io,
-    early: BytesMut,
-}
+pub type Upgraded = Prefixed<Io>;
 
-impl Upgraded {
-    pub(super) fn new(conn: Conn) -> Self {
-        let Conn { io, buf, .. } = conn;
-        Upgraded { io, early: buf }
-    }
-}
-
-impl AsyncRead for Upgraded {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.early.is_empty() {
-            let n = this.early.len().min(buf.remaining());
-            buf.put_slice(&this.early.split_to(n));
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.io).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+impl Conn {
+    /// The connection, for the protocol a 101 switched to.
+    pub(super) fn into_upgraded(self) -> Upgraded {
+        Prefixed::new(self.io, self.buf)
     }
 }
 

@@ -105,7 +105,7 @@ impl UpstreamBody {
         }
         let conn = self.conn.take()?;
         self.release_count();
-        Some(Upgraded::new(*conn))
+        Some(conn.into_upgraded())
     }
 
     fn release_count(&mut self) {

@@ -15,13 +15,14 @@ use std::pin::{pin, Pin};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
 use super::head::BodyFraming;
+use crate::prefixed::Prefixed;
 use crate::upstream::wire::{Chunked, Decoded};
 
 /// Room made in the read buffer for a body's bytes.
@@ -307,17 +308,7 @@ impl Feed {
 
 /// A client connection after `101 Switching Protocols`, for the upgrade's
 /// splice: the bytes read past the request head first, then the socket.
-#[derive(Debug)]
-pub struct Upgraded {
-    stream: TcpStream,
-    early: BytesMut,
-}
-
-impl Upgraded {
-    pub(super) fn new(stream: TcpStream, early: BytesMut) -> Self {
-        Upgraded { stream, early }
-    }
-}
+pub type Upgraded = Prefixed<TcpStream>;
 
 /// The upgraded connection, once the server has written the 101. A
 /// request extension (hence `Clone`; the first to wait gets it).
@@ -335,40 +326,5 @@ impl OnUpgrade {
         let rx = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
         let gone = || io::Error::other("the connection ended before the upgrade");
         rx.ok_or_else(gone)?.await.map_err(|_| gone())
-    }
-}
-
-impl AsyncRead for Upgraded {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        if !this.early.is_empty() {
-            let n = this.early.len().min(buf.remaining());
-            buf.put_slice(&this.early[..n]);
-            this.early.advance(n);
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Upgraded {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }

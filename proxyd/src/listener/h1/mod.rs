@@ -56,6 +56,7 @@ use head::{Framing, HeadContext, Refused, RequestHead};
 use super::accept::{self, stopped, Conn};
 use super::stop::Stopped;
 use crate::body::Inbound;
+use crate::prefixed::Prefixed;
 use crate::proxy::{self, ConnInfo};
 use crate::state::Shared;
 
@@ -150,7 +151,7 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo
             Next::Gone => return,
             Next::Upgrade(tx) => {
                 let early = std::mem::take(&mut c.buf);
-                let _ = tx.send(Upgraded::new(c.stream, early));
+                let _ = tx.send(Prefixed::new(c.stream, early));
                 return;
             }
         }
