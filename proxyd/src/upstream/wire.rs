@@ -121,7 +121,7 @@ static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// The comma-separated members of a field value, trimmed, empty ones skipped.
-fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(crate) fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
         .split(|&b| b == b',')
         .map(<[u8]>::trim_ascii)
@@ -281,7 +281,8 @@ pub fn framing(to_head: bool, head: &mut Head) -> (Framing, bool) {
     }
 }
 
-fn parse_decimal(s: &[u8]) -> Option<u64> {
+/// A `Content-Length` value: decimal digits only, at most 19.
+pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
         return None;
     }

@@ -10,6 +10,8 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
+use crate::upstream::wire::{members, parse_decimal};
+
 /// At most this many header fields in a request head (hyper's default).
 const MAX_HEADERS: usize = 100;
 
@@ -50,23 +52,6 @@ pub struct Refused(pub StatusCode, pub &'static str);
 
 fn bad(why: &'static str) -> Refused {
     Refused(StatusCode::BAD_REQUEST, why)
-}
-
-/// The comma-separated members of a field value, trimmed, empty ones skipped.
-fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
-}
-
-fn parse_decimal(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 19 {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
-    })
 }
 
 /// Parses a complete request head at the start of `buf` and removes it.
