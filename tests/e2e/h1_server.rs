@@ -129,20 +129,14 @@ async fn http_1_0_gets_an_http_1_0_answer_and_keep_alive_only_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_close_is_answered_with_close_and_the_socket_closes() {
     let (_up, px) = world().await;
-    let resp = send_raw(
+    let (resp, eof) = exchange_then_eof(
         px.http_addr(),
         b"GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert_eq!(resp.status, Some(200), "{}", resp.text);
     assert_eq!(resp.header("connection"), Some("close"), "{}", resp.text);
-    let mut s = TcpStream::connect(px.http_addr()).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut all = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut all)).await;
-    assert!(read.is_ok(), "the server closes after the answer");
+    assert!(eof, "the server closes after the answer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
