@@ -11,8 +11,8 @@
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use libfuzzer_sys::fuzz_target;
 use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
 use proxyd::listener::h1::head as parse;
 use proxyd::proxy::framing::Sniffed;
 use proxyd::proxy::validate;
@@ -79,7 +79,11 @@ fn head(data: &[u8]) {
     if head.body == parse::BodyFraming::Chunked {
         // Framing by Transfer-Encoding: any Content-Length beside it is
         // refused by validation, never used.
-        let lengths = request.headers().get_all(http::header::CONTENT_LENGTH).iter().count();
+        let lengths = request
+            .headers()
+            .get_all(http::header::CONTENT_LENGTH)
+            .iter()
+            .count();
         assert!(lengths == 0 || !head.keep_alive);
     }
     let verdict = validate::check(&request, 64 * 1024);

@@ -19,6 +19,7 @@ use hyper::body::Incoming;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::listener::h1::RequestBody;
+use crate::upstream::wire::Fields;
 use crate::upstream::UpstreamBody;
 
 /// Errors a body can yield while streaming.
@@ -45,6 +46,15 @@ impl Body {
     /// A body of fixed bytes.
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         Body::Full(Full::new(bytes.into()))
+    }
+
+    /// An upstream response's header fields not yet in its header map
+    /// ([`UpstreamBody::raw_fields`]).
+    pub fn raw_fields(&self) -> Option<&Fields> {
+        match self {
+            Body::Stream(b) => b.raw_fields(),
+            _ => None,
+        }
     }
 }
 

@@ -252,3 +252,84 @@ async fn every_response_framing_is_passed_on_and_bad_ones_are_502() {
     let r = px.get("app.test", "/sized").await;
     assert_eq!((r.status(), r.text().as_str()), (200, "sized"));
 }
+
+/// The header lines of a raw response head (after the status line).
+fn field_lines(text: &str) -> Vec<&str> {
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    head.split("\r\n").skip(1).collect()
+}
+
+fn count(lines: &[&str], name: &str) -> usize {
+    lines
+        .iter()
+        .filter(|l| {
+            l.split(':')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstreams_fields_reach_the_client_as_sent_but_for_this_hops() {
+    let up = Scripted::spawn(&[
+        (
+            "/fields",
+            reply(
+                "HTTP/1.1 200 OK\r\nServer: scripted\r\nDate: Sun, 22 Nov 2026 10:00:00 GMT\r\n\
+                 Set-Cookie: a=1\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+                 set-cookie: b=2\r\nContent-Length: 2\r\n\r\nok",
+            ),
+        ),
+        (
+            "/own-id",
+            reply("HTTP/1.1 200 OK\r\nX-Request-Id: from-upstream\r\nContent-Length: 2\r\n\r\nok"),
+        ),
+        (
+            "/named",
+            reply("HTTP/1.1 200 OK\r\nConnection: X-Secret\r\nX-Secret: 1\r\nContent-Length: 2\r\n\r\nok"),
+        ),
+    ])
+    .await;
+    let px = proxy_to(up.addr).await;
+    let ask = |path: &str| {
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: app.test\r\nX-Request-Id: req-1\r\nConnection: close\r\n\r\n"
+        )
+    };
+
+    let raw = send_raw(px.http_addr(), ask("/fields").as_bytes()).await;
+    assert_eq!(raw.status, Some(200), "{}", raw.text);
+    let lines = field_lines(&raw.text);
+    let at = |line: &str| lines.iter().position(|l| *l == line);
+    assert!(at("Server: scripted").is_some(), "{lines:?}");
+    assert!(
+        at("Set-Cookie: a=1") < at("set-cookie: b=2") && at("Set-Cookie: a=1").is_some(),
+        "both cookies, in order: {lines:?}"
+    );
+    assert!(
+        at("Date: Sun, 22 Nov 2026 10:00:00 GMT").is_some(),
+        "{lines:?}"
+    );
+    for (name, n) in [
+        ("date", 1),
+        ("content-length", 1),
+        ("x-request-id", 1),
+        ("keep-alive", 0),
+    ] {
+        assert_eq!(count(&lines, name), n, "{name}: {lines:?}");
+    }
+    assert_eq!(raw.header("x-request-id"), Some("req-1"));
+
+    // A request id of the upstream's own is replaced, and what its
+    // `Connection` names stays on its hop.
+    for path in ["/own-id", "/named"] {
+        let raw = send_raw(px.http_addr(), ask(path).as_bytes()).await;
+        assert_eq!(raw.status, Some(200), "{path}: {}", raw.text);
+        let lines = field_lines(&raw.text);
+        for (name, n) in [("x-request-id", 1), ("x-secret", 0), ("date", 1)] {
+            assert_eq!(count(&lines, name), n, "{path}, {name}: {lines:?}");
+        }
+        assert_eq!(raw.header("x-request-id"), Some("req-1"), "{path}");
+    }
+}

@@ -250,6 +250,13 @@ pub struct HeaderRules {
     pub remove: Vec<HeaderName>,
 }
 
+impl HeaderRules {
+    /// Whether the rules change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty() && self.remove.is_empty()
+    }
+}
+
 /// `[[upstream]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Upstream {

@@ -20,6 +20,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use crate::body::{Body, BoxError, Tally};
 use crate::limit::InFlight;
+use crate::upstream::wire::Fields;
 use crate::upstream::ServerState;
 
 /// Everything an access-log line says besides the byte counts.
@@ -98,6 +99,12 @@ impl ClientBody {
             record,
             _in_flight: in_flight,
         }
+    }
+
+    /// The upstream response's header fields that are part of this
+    /// response but not in its header map ([`Body::raw_fields`]).
+    pub fn raw_fields(&self) -> Option<&Fields> {
+        self.inner.raw_fields()
     }
 }
 

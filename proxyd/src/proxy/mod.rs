@@ -36,6 +36,7 @@ use crate::metrics::{
 };
 use crate::snapshot::{routing, Action, ListenerRoutes, Snapshot};
 use crate::state::Shared;
+use crate::upstream::wire::Fields;
 use access::{ClientBody, Record};
 use error::ProxyError;
 use prometheus_client::metrics::counter::Counter;
@@ -54,6 +55,11 @@ pub struct ConnInfo {
     /// The client address as a header value, made once per connection for
     /// `X-Forwarded-For` / `X-Real-IP`.
     pub peer_value: HeaderValue,
+    /// The connection's server writes an upstream response's header fields
+    /// as they arrived ([`crate::upstream::wire::Fields`]; proxyd's
+    /// HTTP/1.1 server does). Otherwise (hyper's servers) they are moved
+    /// into the response's header map.
+    pub raw_fields: bool,
 }
 
 impl ConnInfo {
@@ -65,6 +71,7 @@ impl ConnInfo {
             tls,
             sni,
             peer_value: headers::ip_value(peer.ip()),
+            raw_fields: false,
         }
     }
 }
@@ -330,15 +337,13 @@ async fn answer(
             let response = fwd.response;
             if response.status() == StatusCode::SWITCHING_PROTOCOLS {
                 let Some(client) = client_upgrade else {
-                    return Err(ProxyError::InvalidResponse {
-                        server: fwd.server.address.clone(),
-                    });
+                    return Err(invalid(&fwd.server));
                 };
-                let (mut parts, body) = response.into_parts();
+                let (mut parts, mut body) = response.into_parts();
+                body.fields_into(&mut parts.headers)
+                    .map_err(|_| invalid(&fwd.server))?;
                 let Some(server) = body.into_upgraded() else {
-                    return Err(ProxyError::InvalidResponse {
-                        server: fwd.server.address.clone(),
-                    });
+                    return Err(invalid(&fwd.server));
                 };
                 upgrade::splice(
                     shared,
@@ -351,11 +356,27 @@ async fn answer(
                 headers::apply_rules(&mut parts.headers, &route.response_headers);
                 return Ok(Response::from_parts(parts, Body::Empty));
             }
-            let (mut parts, body) = response.into_parts();
-            headers::remove_hop_by_hop_keeping_trailer(&mut parts.headers);
-            headers::apply_rules(&mut parts.headers, &route.response_headers);
+            let (mut parts, mut body) = response.into_parts();
+            // Usually the upstream's fields go to the client as they are,
+            // without a header map (see `raw_fields`).
+            let as_received = conn.raw_fields
+                && route.response_headers.is_empty()
+                && body.raw_fields().is_some_and(Fields::plain);
+            if !as_received {
+                body.fields_into(&mut parts.headers)
+                    .map_err(|_| invalid(&fwd.server))?;
+                headers::remove_hop_by_hop_keeping_trailer(&mut parts.headers);
+                headers::apply_rules(&mut parts.headers, &route.response_headers);
+            }
             Ok(Response::from_parts(parts, Body::Stream(body)))
         }
+    }
+}
+
+/// An upstream's response proxyd cannot pass on.
+fn invalid(server: &crate::upstream::ServerState) -> ProxyError {
+    ProxyError::InvalidResponse {
+        server: server.address.clone(),
     }
 }
 

@@ -35,7 +35,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::wire::{self, ExtraFields, Head, Invalid};
+use super::wire::{self, ExtraFields, Fields, Head, Invalid};
 use super::UpstreamBody;
 use crate::body::{Body, BoxError};
 use crate::prefixed::Prefixed;
@@ -136,6 +136,9 @@ pub struct Conn {
     pub(super) buf: BytesMut,
     /// The request head being written; kept for its capacity.
     out: Vec<u8>,
+    /// The last response head's fields (filled for each response, kept
+    /// for its capacity; the response body gives access to them).
+    pub(super) fields: Fields,
     /// Made on the first request; re-armed for every later one.
     timer: Option<Pin<Box<Sleep>>>,
 }
@@ -156,6 +159,7 @@ impl Conn {
             io,
             buf: BytesMut::new(),
             out: Vec::new(),
+            fields: Fields::default(),
             timer: None,
         })
     }
@@ -196,6 +200,7 @@ impl Conn {
         if self.buf.capacity() > 2 * READ_SIZE {
             self.buf = BytesMut::new();
         }
+        self.fields.shrink_idle();
         if self.out.capacity() > 2 * READ_SIZE {
             self.out = Vec::new();
         }
@@ -270,8 +275,8 @@ impl Conn {
         })
         .await;
         self.timer = timer_slot;
-        let mut head = head?;
-        let (framing, reusable) = wire::framing(to_head, &mut head);
+        let head = head?;
+        let (framing, reusable) = wire::framing(to_head, &head);
         let reusable = reusable && !close && !st.broken;
         let body = UpstreamBody::new(self, framing, st.pump, reusable);
         Ok(into_response(head, body))
@@ -291,11 +296,12 @@ fn arm(timer: &mut Option<Pin<Box<Sleep>>>, deadline: Instant) -> Pin<&mut Sleep
     }
 }
 
+/// The response: status and version from `head`; its header fields stay
+/// in the connection, which `body` holds ([`UpstreamBody::raw_fields`]).
 fn into_response(head: Head, body: UpstreamBody) -> Response<UpstreamBody> {
     let mut resp = Response::new(body);
     *resp.status_mut() = head.status;
     *resp.version_mut() = head.version;
-    *resp.headers_mut() = head.headers;
     if let Some(reason) = head.reason {
         if let Ok(r) = hyper::ext::ReasonPhrase::try_from(reason) {
             resp.extensions_mut().insert(r);
@@ -383,16 +389,19 @@ impl Sending {
             Err(e) => return Poll::Ready(Err(SendError::Failed(e))),
         }
         loop {
-            match wire::parse_head(&mut conn.buf) {
-                Err(e) => return Poll::Ready(Err(SendError::Failed(e.into()))),
-                Ok(Some(head))
-                    if head.status.is_informational()
-                        && head.status != StatusCode::SWITCHING_PROTOCOLS =>
-                {
-                    continue
+            // Nothing to parse before the first read (the usual first poll).
+            if !conn.buf.is_empty() {
+                match wire::parse_head(&mut conn.buf, &mut conn.fields) {
+                    Err(e) => return Poll::Ready(Err(SendError::Failed(e.into()))),
+                    Ok(Some(head))
+                        if head.status.is_informational()
+                            && head.status != StatusCode::SWITCHING_PROTOCOLS =>
+                    {
+                        continue
+                    }
+                    Ok(Some(head)) => return Poll::Ready(Ok(head)),
+                    Ok(None) => {}
                 }
-                Ok(Some(head)) => return Poll::Ready(Ok(head)),
-                Ok(None) => {}
             }
             match conn.poll_fill(cx, READ_SIZE) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(SendError::Failed(Error::Closed))),

@@ -17,10 +17,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::HeaderMap;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 
 use super::conn::{Conn, Error, Pump, Upgraded};
-use super::wire::{Chunked, Decoded, Framing};
+use super::wire::{Chunked, Decoded, Fields, Framing, Invalid};
 use super::ServerState;
 
 /// Bytes asked of the socket per read of a body: at least the first, at
@@ -57,6 +58,9 @@ pub struct UpstreamBody {
     /// The server whose `active` count this exchange holds and whose pool
     /// takes the connection back.
     server: Option<Arc<ServerState>>,
+    /// The response's header fields are still only in the connection
+    /// ([`UpstreamBody::raw_fields`]), not in the response's header map.
+    raw: bool,
 }
 
 /// What `poll_frame` does after looking at the buffer.
@@ -87,7 +91,26 @@ impl UpstreamBody {
             pump,
             reusable,
             server: None,
+            raw: true,
         }
+    }
+
+    /// The response's header fields as the upstream sent them, until
+    /// [`UpstreamBody::fields_into`] moved them into the header map. They
+    /// live in the connection, which this body holds until it is first
+    /// polled: a server writes the response head before the body.
+    pub fn raw_fields(&self) -> Option<&Fields> {
+        self.conn.as_ref().filter(|_| self.raw).map(|c| &c.fields)
+    }
+
+    /// Moves the response's header fields into `headers` (once; nothing
+    /// after that).
+    pub fn fields_into(&mut self, headers: &mut HeaderMap) -> Result<(), Invalid> {
+        if let Some(f) = self.raw_fields() {
+            f.insert_into(headers)?;
+        }
+        self.raw = false;
+        Ok(())
     }
 
     /// Ties the exchange to `server`, already counted in its `active`: the

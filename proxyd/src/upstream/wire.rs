@@ -86,19 +86,14 @@ impl ExtraFields {
     }
 }
 
-/// A parsed response head.
+/// A parsed response head. Its header fields are in the [`Fields`] that
+/// [`parse_head`] filled.
 #[derive(Debug)]
 pub struct Head {
     /// The status code.
     pub status: StatusCode,
     /// HTTP/1.0 or HTTP/1.1.
     pub version: Version,
-    /// The end-to-end header fields, values sharing one copy of the head's
-    /// bytes. The hop-by-hop fields that only concern this connection
-    /// (`Connection` and what it names, `Keep-Alive`, `Proxy-Connection`,
-    /// `TE`, `Transfer-Encoding`) are read into `hop` instead; `Upgrade`
-    /// and `Trailer` stay, for the proxy to decide.
-    pub headers: HeaderMap,
     /// The reason phrase when it is not the status code's usual one.
     pub reason: Option<Bytes>,
     hop: Hop,
@@ -117,8 +112,172 @@ struct Hop {
     content_length: Option<u64>,
 }
 
-static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+/// A response head's header fields as the upstream sent them: a copy of
+/// the head's bytes and where each field is in it. A connection keeps one
+/// and refills it for every response, so parsing a head allocates nothing
+/// once it has grown.
+///
+/// The end-to-end fields reach the client one of two ways. proxyd's
+/// HTTP/1.1 server writes them out from here as they are ([`Fields::write`])
+/// when they are [plain](Fields::plain) and nothing edits them. Otherwise
+/// [`Fields::insert_into`] builds the header map (hyper's servers, route
+/// rules, upgrades). The connection-level fields (`Connection` and what it
+/// names, `Keep-Alive`, `Proxy-Connection`, `TE`, `Transfer-Encoding`, and a
+/// `Content-Length` beside `Transfer-Encoding`) are never passed on;
+/// `Upgrade` and `Trailer` are, for the proxy to decide.
+#[derive(Debug, Default)]
+pub struct Fields {
+    head: Vec<u8>,
+    spans: Vec<Span>,
+    /// The `Content-Length` when it is one field with one value.
+    content_length: Option<u64>,
+    /// A `Date` field is present.
+    date: bool,
+    /// See [`Fields::plain`].
+    plain: bool,
+}
+
+/// Where a field is in [`Fields::head`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    name: (u32, u32),
+    value: (u32, u32),
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Passed on.
+    Pass,
+    /// `Connection`: not passed on, and may name fields that are not.
+    Connection,
+    /// Another field of this connection only.
+    Drop,
+}
+
+/// The fields a response head's parse looks out for; one comparison of the
+/// name's length for most fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Connection,
+    TransferEncoding,
+    ContentLength,
+    /// `TE`, `Keep-Alive`, `Proxy-Connection`.
+    Hop,
+    Date,
+    /// `X-Request-Id` (the proxy replaces it), `Upgrade` and `Trailer`
+    /// (the proxy decides on them): the fields are not plain.
+    Edited,
+    Other,
+}
+
+fn classify(name: &[u8]) -> Class {
+    let is = |s: &[u8]| name.eq_ignore_ascii_case(s);
+    match name.len() {
+        2 if is(b"te") => Class::Hop,
+        4 if is(b"date") => Class::Date,
+        7 if is(b"upgrade") || is(b"trailer") => Class::Edited,
+        10 if is(b"connection") => Class::Connection,
+        10 if is(b"keep-alive") => Class::Hop,
+        12 if is(b"x-request-id") => Class::Edited,
+        14 if is(b"content-length") => Class::ContentLength,
+        16 if is(b"proxy-connection") => Class::Hop,
+        17 if is(b"transfer-encoding") => Class::TransferEncoding,
+        _ => Class::Other,
+    }
+}
+
+impl Fields {
+    fn at(&self, (start, end): (u32, u32)) -> &[u8] {
+        &self.head[start as usize..end as usize]
+    }
+
+    fn passed(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.spans
+            .iter()
+            .filter(|s| s.kind == Kind::Pass)
+            .map(|s| (self.at(s.name), self.at(s.value)))
+    }
+
+    /// Whether the fields can be written out as they are: no field the
+    /// proxy replaces or decides on (`X-Request-Id`, `Upgrade`, `Trailer`),
+    /// none named by `Connection`, at most one `Content-Length` with one
+    /// value, no `Content-Length` beside `Transfer-Encoding`.
+    pub fn plain(&self) -> bool {
+        self.plain
+    }
+
+    /// The `Content-Length` of plain fields.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Whether there is a `Date` field.
+    pub fn has_date(&self) -> bool {
+        self.date
+    }
+
+    /// Writes the end-to-end fields to `out` as `name: value` lines, names
+    /// as the upstream spelled them, in its order.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        for (name, value) in self.passed() {
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Appends the end-to-end fields to `headers` (values share one copy
+    /// of the head), then removes what `Connection` named.
+    pub fn insert_into(&self, headers: &mut HeaderMap) -> Result<(), Invalid> {
+        let raw = Bytes::copy_from_slice(&self.head);
+        let slice = |(start, end): (u32, u32)| raw.slice(start as usize..end as usize);
+        headers.reserve(self.spans.len());
+        for s in self.spans.iter().filter(|s| s.kind == Kind::Pass) {
+            let name = HeaderName::from_bytes(self.at(s.name))
+                .map_err(|_| Invalid("invalid header name"))?;
+            let value = HeaderValue::from_maybe_shared(slice(s.value))
+                .map_err(|_| Invalid("invalid header value"))?;
+            headers.append(name, value);
+        }
+        let connection = self.spans.iter().filter(|s| s.kind == Kind::Connection);
+        for s in connection {
+            for t in members(self.at(s.value)) {
+                if !named_by_connection(t) {
+                    continue;
+                }
+                if let Ok(n) = HeaderName::from_bytes(t) {
+                    headers.remove(n);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets go of buffers a large head grew (an idle pooled connection).
+    pub(super) fn shrink_idle(&mut self) {
+        if self.head.capacity() > 4096 || self.spans.capacity() > 64 {
+            *self = Fields::default();
+        }
+    }
+
+    fn clear(&mut self) {
+        self.head.clear();
+        self.spans.clear();
+        self.content_length = None;
+        self.date = false;
+        self.plain = true;
+    }
+}
+
+/// Whether a `Connection` token names a field to remove (not one of the
+/// usual options; `upgrade` stays for the proxy, a 101 passes it on).
+fn named_by_connection(token: &[u8]) -> bool {
+    !(token.eq_ignore_ascii_case(b"close")
+        || token.eq_ignore_ascii_case(b"keep-alive")
+        || token.eq_ignore_ascii_case(b"upgrade"))
+}
 
 /// The comma-separated members of a field value, trimmed, empty ones skipped.
 pub(crate) fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -128,17 +287,18 @@ pub(crate) fn members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
         .filter(|t| !t.is_empty())
 }
 
-/// Parses a complete response head at the start of `buf` and removes it.
-/// `Ok(None)` means more bytes are needed.
-pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
+/// Parses a complete response head at the start of `buf` into a [`Head`]
+/// and `fields`, and removes it from `buf`. `Ok(None)` means more bytes are
+/// needed (`fields` then holds nothing useful).
+pub fn parse_head(buf: &mut BytesMut, fields: &mut Fields) -> Result<Option<Head>, Invalid> {
     // Uninitialized: httparse fills what it parses, and initializing a
     // hundred fields per response would cost more than parsing them.
-    let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed_fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut res = httparse::Response::new(&mut []);
     let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
         &mut res,
         buf,
-        &mut fields,
+        &mut parsed_fields,
     );
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
@@ -160,72 +320,88 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
         Some(1) => Version::HTTP_11,
         _ => Version::HTTP_10,
     };
-    // One copy of the head; every value is a slice of it (no allocation
-    // per field).
-    let base = buf.as_ptr() as usize;
-    let raw = Bytes::copy_from_slice(&buf[..len]);
-    let slice_of = |s: &[u8]| {
-        let at = s.as_ptr() as usize - base;
-        raw.slice(at..at + s.len())
-    };
     let reason = res
         .reason
         .filter(|r| !r.is_empty() && status.canonical_reason() != Some(*r))
-        .map(|r| slice_of(r.as_bytes()));
+        .map(|r| Bytes::copy_from_slice(r.as_bytes()));
+    fields.clear();
+    fields.head.extend_from_slice(&buf[..len]);
+    // Positions in the head; it is at most `MAX_HEAD` long, so they fit.
+    let base = buf.as_ptr() as usize;
+    let span = |s: &[u8]| {
+        let at = s.as_ptr() as usize - base;
+        (at as u32, (at + s.len()) as u32)
+    };
     let mut hop = Hop::default();
-    // Fields `Connection` names, besides the usual tokens (rare).
-    let mut named: Vec<HeaderName> = Vec::new();
-    // Room for what the proxy adds (`X-Request-Id`, a route's rules)
-    // without growing the map.
-    let mut headers = HeaderMap::with_capacity(res.headers.len() + 4);
+    let mut lengths = 0;
     for f in res.headers.iter() {
-        let name = HeaderName::from_bytes(f.name.as_bytes())
-            .map_err(|_| Invalid("invalid header name"))?;
-        if name == header::CONNECTION {
-            for t in members(f.value) {
-                if t.eq_ignore_ascii_case(b"close") {
-                    hop.close = true;
-                } else if t.eq_ignore_ascii_case(b"keep-alive") {
-                    hop.keep_alive = true;
-                } else if t.eq_ignore_ascii_case(b"upgrade") {
-                    // `Upgrade` stays for the proxy (a 101 passes it on).
-                } else if let Ok(n) = HeaderName::from_bytes(t) {
-                    named.push(n);
+        let kind = match classify(f.name.as_bytes()) {
+            Class::Connection => {
+                for t in members(f.value) {
+                    if t.eq_ignore_ascii_case(b"close") {
+                        hop.close = true;
+                    } else if t.eq_ignore_ascii_case(b"keep-alive") {
+                        hop.keep_alive = true;
+                    } else if named_by_connection(t) {
+                        fields.plain = false;
+                    }
                 }
+                Kind::Connection
             }
-            continue;
-        }
-        if name == header::TRANSFER_ENCODING {
-            if let Some(last) = members(f.value).last() {
-                hop.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
-            }
-            continue;
-        }
-        if name == header::TE || name == KEEP_ALIVE || name == PROXY_CONNECTION {
-            continue;
-        }
-        if name == header::CONTENT_LENGTH {
-            for part in f.value.split(|&b| b == b',') {
-                let n =
-                    parse_decimal(part.trim_ascii()).ok_or(Invalid("invalid content-length"))?;
-                if hop.content_length.is_some_and(|c| c != n) {
-                    return Err(Invalid("conflicting content-length"));
+            Class::TransferEncoding => {
+                if let Some(last) = members(f.value).last() {
+                    hop.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
                 }
-                hop.content_length = Some(n);
+                Kind::Drop
+            }
+            Class::Hop => Kind::Drop,
+            Class::ContentLength => {
+                for part in f.value.split(|&b| b == b',') {
+                    let n = parse_decimal(part.trim_ascii())
+                        .ok_or(Invalid("invalid content-length"))?;
+                    if hop.content_length.is_some_and(|c| c != n) {
+                        return Err(Invalid("conflicting content-length"));
+                    }
+                    hop.content_length = Some(n);
+                    lengths += 1;
+                }
+                Kind::Pass
+            }
+            Class::Date => {
+                fields.date = true;
+                Kind::Pass
+            }
+            Class::Edited => {
+                fields.plain = false;
+                Kind::Pass
+            }
+            Class::Other => Kind::Pass,
+        };
+        fields.spans.push(Span {
+            name: span(f.name.as_bytes()),
+            value: span(f.value),
+            kind,
+        });
+    }
+    if hop.transfer_encoding.is_some() && hop.content_length.is_some() {
+        // `Transfer-Encoding` wins; the length is not passed on (and the
+        // connection is not reused, see [`framing`]).
+        for i in 0..fields.spans.len() {
+            let s = fields.spans[i];
+            if s.kind == Kind::Pass && classify(fields.at(s.name)) == Class::ContentLength {
+                fields.spans[i].kind = Kind::Drop;
             }
         }
-        let value = HeaderValue::from_maybe_shared(slice_of(f.value))
-            .map_err(|_| Invalid("invalid header value"))?;
-        headers.append(name, value);
+        fields.plain = false;
     }
-    for n in named {
-        headers.remove(n);
+    if lengths > 1 {
+        fields.plain = false;
     }
+    fields.content_length = hop.content_length.filter(|_| fields.plain);
     buf.advance(len);
     Ok(Some(Head {
         status,
         version,
-        headers,
         reason,
         hop,
     }))
@@ -248,9 +424,10 @@ pub enum Framing {
 
 /// The framing of a response (to a `HEAD` request when `to_head`; RFC 9112
 /// §6.3), and whether the connection can carry another exchange afterwards.
-/// A `Content-Length` beside `Transfer-Encoding` is removed (the latter
-/// wins) and the connection is not reused.
-pub fn framing(to_head: bool, head: &mut Head) -> (Framing, bool) {
+/// A `Content-Length` beside `Transfer-Encoding` is ignored (the latter
+/// wins; [`parse_head`] does not pass it on) and the connection is not
+/// reused.
+pub fn framing(to_head: bool, head: &Head) -> (Framing, bool) {
     let hop = &head.hop;
     let mut reusable = !hop.close && (head.version == Version::HTTP_11 || hop.keep_alive);
     let status = head.status;
@@ -266,7 +443,6 @@ pub fn framing(to_head: bool, head: &mut Head) -> (Framing, bool) {
     }
     if let Some(chunked) = hop.transfer_encoding {
         if hop.content_length.is_some() {
-            head.headers.remove(header::CONTENT_LENGTH);
             reusable = false;
         }
         return match chunked {
@@ -460,11 +636,26 @@ fn parse_trailers(section: &[u8]) -> Result<HeaderMap, Invalid> {
 mod tests {
     use super::*;
 
-    fn head(text: &str) -> Head {
+    fn parsed(text: &str) -> (Head, Fields) {
         let mut buf = BytesMut::from(text);
-        let h = parse_head(&mut buf).unwrap().unwrap();
+        let mut fields = Fields::default();
+        let h = parse_head(&mut buf, &mut fields).unwrap().unwrap();
         assert!(buf.is_empty(), "the head is consumed, nothing more");
-        h
+        (h, fields)
+    }
+
+    fn head(text: &str) -> Head {
+        parsed(text).0
+    }
+
+    fn map(fields: &Fields) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        fields.insert_into(&mut headers).unwrap();
+        headers
+    }
+
+    fn parse(buf: &mut BytesMut) -> Result<Option<Head>, Invalid> {
+        parse_head(buf, &mut Fields::default())
     }
 
     #[test]
@@ -508,12 +699,13 @@ mod tests {
     #[test]
     fn a_head_is_parsed_once_complete_and_keeps_what_follows() {
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
-        assert!(parse_head(&mut buf).unwrap().is_none());
+        let mut fields = Fields::default();
+        assert!(parse_head(&mut buf, &mut fields).unwrap().is_none());
         buf.extend_from_slice(b"X-Y: a b\r\n\r\nhi");
-        let h = parse_head(&mut buf).unwrap().unwrap();
+        let h = parse_head(&mut buf, &mut fields).unwrap().unwrap();
         assert_eq!(h.status, StatusCode::OK);
         assert_eq!(h.version, Version::HTTP_11);
-        assert_eq!(h.headers["x-y"], "a b");
+        assert_eq!(map(&fields)["x-y"], "a b");
         assert_eq!(h.reason, None);
         assert_eq!(&buf[..], b"hi");
     }
@@ -529,13 +721,13 @@ mod tests {
     #[test]
     fn garbage_and_oversized_heads_are_refused() {
         let mut buf = BytesMut::from("HTTP/1.1 2x0 OK\r\n\r\n");
-        assert!(parse_head(&mut buf).is_err());
+        assert!(parse(&mut buf).is_err());
         let mut buf = BytesMut::from("SSH-2.0-OpenSSH\r\n\r\n");
-        assert!(parse_head(&mut buf).is_err());
+        assert!(parse(&mut buf).is_err());
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nX: ");
         buf.extend_from_slice(&vec![b'a'; MAX_HEAD]);
         assert_eq!(
-            parse_head(&mut buf).unwrap_err(),
+            parse(&mut buf).unwrap_err(),
             Invalid("response head too large")
         );
         // Also when it arrives complete in one read.
@@ -543,14 +735,14 @@ mod tests {
         buf.extend_from_slice(&vec![b'a'; MAX_HEAD]);
         buf.extend_from_slice(b"\r\n\r\n");
         assert_eq!(
-            parse_head(&mut buf).unwrap_err(),
+            parse(&mut buf).unwrap_err(),
             Invalid("response head too large")
         );
     }
 
     #[test]
     fn framing_follows_rfc_9112() {
-        let f = |to_head: bool, text: &str| framing(to_head, &mut head(text));
+        let f = |to_head: bool, text: &str| framing(to_head, &head(text));
         let ok = |t: &str| f(false, t);
         assert_eq!(
             ok("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"),
@@ -599,10 +791,11 @@ mod tests {
         );
         // Smuggling shapes: TE wins and the connection is not reused; two
         // different lengths, or a non-number, are refused.
-        let mut h =
-            head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
-        assert_eq!(framing(false, &mut h), (Framing::Chunked, false));
-        assert!(!h.headers.contains_key(header::CONTENT_LENGTH));
+        let (h, fields) =
+            parsed("HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n");
+        assert_eq!(framing(false, &h), (Framing::Chunked, false));
+        assert!(!map(&fields).contains_key(header::CONTENT_LENGTH));
+        assert!(!fields.plain(), "the length is left out");
         for bad in [
             "content-length: 5\r\ncontent-length: 6",
             "content-length: 5, 6",
@@ -612,22 +805,79 @@ mod tests {
         ] {
             let text = format!("HTTP/1.1 200 OK\r\n{bad}\r\n\r\n");
             let mut buf = BytesMut::from(text.as_str());
-            assert!(parse_head(&mut buf).is_err(), "{bad}");
+            assert!(parse(&mut buf).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn connection_level_fields_stay_out_of_the_passed_on_head() {
-        let h = head(
+        let (h, fields) = parsed(
             "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret, upgrade\r\nKeep-Alive: timeout=5\r\n\
              X-Secret: 1\r\nTE: trailers\r\nProxy-Connection: close\r\n\
              Transfer-Encoding: chunked\r\nUpgrade: h2c\r\nTrailer: x-sum\r\nX-Kept: 2\r\n\r\n",
         );
-        let mut names: Vec<&str> = h.headers.keys().map(|n| n.as_str()).collect();
+        let headers = map(&fields);
+        let mut names: Vec<&str> = headers.keys().map(|n| n.as_str()).collect();
         names.sort_unstable();
         assert_eq!(names, ["trailer", "upgrade", "x-kept"]);
         assert!(h.hop.keep_alive && !h.hop.close);
         assert_eq!(h.hop.transfer_encoding, Some(true));
+    }
+
+    #[test]
+    fn plain_fields_are_written_as_they_arrived() {
+        let (_, fields) = parsed(
+            "HTTP/1.1 200 OK\r\nServer: up\r\nConnection: Keep-Alive\r\nX-A:1\r\n\
+             Keep-Alive: timeout=5\r\nContent-Length: 2\r\nx-a: 2 \r\n\r\n",
+        );
+        assert!(fields.plain() && !fields.has_date());
+        assert_eq!(fields.content_length(), Some(2));
+        let mut out = Vec::new();
+        fields.write(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Server: up\r\nX-A: 1\r\nContent-Length: 2\r\nx-a: 2\r\n"
+        );
+        let headers = map(&fields);
+        assert_eq!(headers.get_all("x-a").iter().count(), 2);
+        assert_eq!(headers.len(), 4);
+    }
+
+    #[test]
+    fn fields_the_proxy_edits_or_that_are_unusual_are_not_plain() {
+        for field in [
+            "X-Request-Id: up",
+            "Upgrade: h2c",
+            "Trailer: x-sum",
+            "Connection: x-secret\r\nX-Secret: 1",
+            "Content-Length: 2, 2",
+            "Content-Length: 2\r\nContent-Length: 2",
+            "Content-Length: 2\r\nTransfer-Encoding: chunked",
+        ] {
+            let (_, fields) = parsed(&format!("HTTP/1.1 200 OK\r\n{field}\r\n\r\n"));
+            assert!(!fields.plain(), "{field}");
+            assert_eq!(fields.content_length(), None, "{field}");
+        }
+        let (_, fields) =
+            parsed("HTTP/1.1 200 OK\r\nDATE: x\r\nConnection: close, upgrade\r\n\r\n");
+        assert!(fields.plain() && fields.has_date());
+    }
+
+    #[test]
+    fn fields_are_refilled_for_each_head() {
+        let mut fields = Fields::default();
+        let mut buf = BytesMut::from(
+            "HTTP/1.1 200 OK\r\nDate: x\r\nTrailer: y\r\nContent-Length: 0\r\n\r\n\
+             HTTP/1.1 204 No Content\r\nX-B: 1\r\n\r\n",
+        );
+        parse_head(&mut buf, &mut fields).unwrap().unwrap();
+        assert!(!fields.plain() && fields.has_date());
+        let h = parse_head(&mut buf, &mut fields).unwrap().unwrap();
+        assert_eq!(h.status, StatusCode::NO_CONTENT);
+        assert!(fields.plain() && !fields.has_date() && fields.content_length().is_none());
+        let mut out = Vec::new();
+        fields.write(&mut out);
+        assert_eq!(&out[..], b"X-B: 1\r\n");
     }
 
     fn decode_all(input: &[u8], step: usize) -> Result<(Vec<u8>, Option<HeaderMap>), Invalid> {

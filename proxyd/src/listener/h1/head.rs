@@ -10,7 +10,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, Version};
 
-use crate::upstream::wire::{members, parse_decimal};
+use crate::upstream::wire::{members, parse_decimal, Fields};
 
 /// At most this many header fields in a request head (hyper's default).
 const MAX_HEADERS: usize = 100;
@@ -232,6 +232,7 @@ pub(super) fn encode_head(
     status: StatusCode,
     reason: Option<&[u8]>,
     headers: &HeaderMap,
+    raw: Option<&Fields>,
     cx: &HeadContext,
 ) -> Framing {
     if cx.version == Version::HTTP_11 && status == StatusCode::OK && reason.is_none() {
@@ -255,6 +256,12 @@ pub(super) fn encode_head(
         || status == StatusCode::NOT_MODIFIED;
     let mut length_field: Option<u64> = None;
     let mut date = false;
+    if let Some(raw) = raw {
+        // Plain fields (`Fields::plain`): nothing to leave out.
+        raw.write(out);
+        length_field = raw.content_length();
+        date = raw.has_date();
+    }
     for (name, value) in headers {
         if name == header::CONTENT_LENGTH {
             length_field = parse_decimal(value.as_bytes());
@@ -464,7 +471,7 @@ mod tests {
 
     fn encode(status: StatusCode, headers: &HeaderMap, cx: &HeadContext) -> (String, Framing) {
         let mut out = Vec::new();
-        let framing = encode_head(&mut out, status, None, headers, cx);
+        let framing = encode_head(&mut out, status, None, headers, None, cx);
         (String::from_utf8(out).expect("ascii"), framing)
     }
 
@@ -546,6 +553,39 @@ mod tests {
     }
 
     #[test]
+    fn an_upstreams_fields_are_written_as_they_arrived_then_the_maps() {
+        let mut fields = Fields::default();
+        let mut upstream = BytesMut::from(
+            "HTTP/1.1 200 OK\r\nServer: up\r\nConnection: keep-alive\r\n\
+             Date: Sun, 22 Nov 2026 10:00:00 GMT\r\nSet-Cookie: a=1\r\n\
+             Content-Length: 6\r\nset-cookie: b=2\r\n\r\n",
+        );
+        crate::upstream::wire::parse_head(&mut upstream, &mut fields)
+            .expect("valid")
+            .expect("complete");
+        assert!(fields.plain());
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", HeaderValue::from_static("abc"));
+        let mut out = Vec::new();
+        let framing = encode_head(
+            &mut out,
+            StatusCode::OK,
+            None,
+            &headers,
+            Some(&fields),
+            &cx(Version::HTTP_11, true, Some(6)),
+        );
+        assert_eq!(
+            String::from_utf8(out).expect("ascii"),
+            "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Sun, 22 Nov 2026 10:00:00 GMT\r\n\
+             Set-Cookie: a=1\r\nContent-Length: 6\r\nset-cookie: b=2\r\n\
+             x-request-id: abc\r\n\r\n",
+            "no second length or date, the connection field is this hop's"
+        );
+        assert_eq!(framing, Framing::Length(6));
+    }
+
+    #[test]
     fn a_reason_phrase_given_is_written() {
         let mut out = Vec::new();
         encode_head(
@@ -553,6 +593,7 @@ mod tests {
             StatusCode::OK,
             Some(b"Fine"),
             &HeaderMap::new(),
+            None,
             &cx(Version::HTTP_11, true, Some(0)),
         );
         assert!(out.starts_with(b"HTTP/1.1 200 Fine\r\n"));

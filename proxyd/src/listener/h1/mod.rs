@@ -59,6 +59,7 @@ use crate::body::Inbound;
 use crate::prefixed::Prefixed;
 use crate::proxy::{self, ConnInfo};
 use crate::state::Shared;
+use crate::upstream::wire::Fields;
 
 /// How long a connection waits for its next request before it lets go of
 /// its buffers.
@@ -102,6 +103,9 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo
     }
 
     let _conn = conn;
+    let mut info = info;
+    // Upstream response fields are written as they arrived (`Out::head`).
+    info.raw_fields = true;
     let peer = info.peer;
     let probe = shutdown.clone();
     let stop_probe = shutdown.clone();
@@ -345,7 +349,7 @@ impl Connection {
         let (parts, body) = resp.into_parts();
         let limit = self.header_timeout;
         let written = async {
-            let framing = self.out.head(&parts, &cx);
+            let framing = self.out.head(&parts, None, &cx);
             self.write_body(body, framing, None, &[]).await?;
             self.stream.shutdown().await
         };
@@ -426,7 +430,7 @@ impl Connection {
             length: resp.body().size_hint().exact(),
         };
         let (parts, body) = resp.into_parts();
-        let framing = self.out.head(&parts, &cx);
+        let framing = self.out.head(&parts, body.raw_fields(), &cx);
         if switching {
             if let Some(tx) = upgrade_tx {
                 if self.out.flush(&mut self.stream).await.is_err() {
@@ -565,13 +569,26 @@ struct Out {
 }
 
 impl Out {
-    /// Writes the head of `parts` into `front`; returns the body's framing.
-    fn head(&mut self, parts: &http::response::Parts, cx: &HeadContext) -> Framing {
+    /// Writes the head of `parts` (and `raw`, the upstream's fields not in
+    /// its map) into `front`; returns the body's framing.
+    fn head(
+        &mut self,
+        parts: &http::response::Parts,
+        raw: Option<&Fields>,
+        cx: &HeadContext,
+    ) -> Framing {
         let reason = parts
             .extensions
             .get::<hyper::ext::ReasonPhrase>()
             .map(|r| r.as_bytes());
-        head::encode_head(&mut self.front, parts.status, reason, &parts.headers, cx)
+        head::encode_head(
+            &mut self.front,
+            parts.status,
+            reason,
+            &parts.headers,
+            raw,
+            cx,
+        )
     }
 
     fn pending(&self) -> usize {
