@@ -82,6 +82,9 @@ pub struct ClientBody {
     bytes_out: u64,
     record: Option<Box<Record>>,
     _in_flight: Option<InFlight>,
+    /// The `X-Request-Id` to send, when the connection's server writes it
+    /// from here rather than from the header map ([`ClientBody::echo_id`]).
+    request_id: Option<HeaderValue>,
 }
 
 impl ClientBody {
@@ -98,7 +101,22 @@ impl ClientBody {
             bytes_out: 0,
             record,
             _in_flight: in_flight,
+            request_id: None,
         }
+    }
+
+    /// Carries the response's `X-Request-Id` for proxyd's HTTP/1.1 server,
+    /// which writes it after the header fields
+    /// ([`crate::proxy::ConnInfo::raw_fields`]): on the usual path the
+    /// response's map is empty, and one insert would cost its allocation.
+    pub fn echo_id(mut self, id: HeaderValue) -> Self {
+        self.request_id = Some(id);
+        self
+    }
+
+    /// The `X-Request-Id` carried by [`ClientBody::echo_id`].
+    pub fn request_id(&self) -> Option<&HeaderValue> {
+        self.request_id.as_ref()
     }
 
     /// The upstream response's header fields that are part of this

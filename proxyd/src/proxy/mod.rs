@@ -132,8 +132,15 @@ pub async fn handle(
             e.response()
         }
     };
-    resp.headers_mut()
-        .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
+    // proxyd's HTTP/1.1 server writes the id from the body (no insert
+    // into the usually empty map); hyper's needs it in the map.
+    let echo = conn.raw_fields.then(|| request_id.clone());
+    if echo.is_none() {
+        resp.headers_mut()
+            .insert(headers::X_REQUEST_ID.clone(), request_id.clone());
+    } else if !resp.headers().is_empty() {
+        resp.headers_mut().remove(&headers::X_REQUEST_ID);
+    }
     shared.requests_total.fetch_add(1, Ordering::Relaxed);
     let sent = record_metrics(&shared, &outcome, resp.status().as_u16(), started);
     let record = line.map(|line| {
@@ -153,7 +160,10 @@ pub async fn handle(
         })
     });
     let (parts, body) = resp.into_parts();
-    let body = ClientBody::new(body, sent, record, outcome.in_flight.take());
+    let mut body = ClientBody::new(body, sent, record, outcome.in_flight.take());
+    if let Some(id) = echo {
+        body = body.echo_id(id);
+    }
     Ok(Response::from_parts(parts, body))
 }
 

@@ -143,6 +143,9 @@ struct Span {
     name: (u32, u32),
     value: (u32, u32),
     kind: Kind,
+    /// The field's line is `name: value\r\n` exactly, so it can be
+    /// copied as it is, together with its neighbours.
+    canonical: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,13 +195,6 @@ impl Fields {
         &self.head[start as usize..end as usize]
     }
 
-    fn passed(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.spans
-            .iter()
-            .filter(|s| s.kind == Kind::Pass)
-            .map(|s| (self.at(s.name), self.at(s.value)))
-    }
-
     /// Whether the fields can be written out as they are: no field the
     /// proxy replaces or decides on (`X-Request-Id`, `Upgrade`, `Trailer`),
     /// none named by `Connection`, at most one `Content-Length` with one
@@ -218,14 +214,31 @@ impl Fields {
     }
 
     /// Writes the end-to-end fields to `out` as `name: value` lines, names
-    /// as the upstream spelled them, in its order.
+    /// as the upstream spelled them, in its order. Neighbouring lines that
+    /// are already written that way are copied in one piece.
     pub fn write(&self, out: &mut Vec<u8>) {
-        for (name, value) in self.passed() {
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
+        // The lines not yet copied: `head[run.0..run.1]`.
+        let mut run = (0, 0);
+        for s in &self.spans {
+            if s.kind == Kind::Pass && s.canonical {
+                let (start, end) = (s.name.0 as usize, s.value.1 as usize + 2);
+                if run.1 != start {
+                    out.extend_from_slice(&self.head[run.0..run.1]);
+                    run.0 = start;
+                }
+                run.1 = end;
+                continue;
+            }
+            out.extend_from_slice(&self.head[run.0..run.1]);
+            run = (0, 0);
+            if s.kind == Kind::Pass {
+                out.extend_from_slice(self.at(s.name));
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(self.at(s.value));
+                out.extend_from_slice(b"\r\n");
+            }
         }
+        out.extend_from_slice(&self.head[run.0..run.1]);
     }
 
     /// Appends the end-to-end fields to `headers` (values share one copy
@@ -377,10 +390,14 @@ pub fn parse_head(buf: &mut BytesMut, fields: &mut Fields) -> Result<Option<Head
             }
             Class::Other => Kind::Pass,
         };
+        let (name, value) = (span(f.name.as_bytes()), span(f.value));
+        let canonical = buf.get(name.1 as usize..value.0 as usize) == Some(b": ")
+            && buf.get(value.1 as usize..value.1 as usize + 2) == Some(b"\r\n");
         fields.spans.push(Span {
-            name: span(f.name.as_bytes()),
-            value: span(f.value),
+            name,
+            value,
             kind,
+            canonical,
         });
     }
     if hop.transfer_encoding.is_some() && hop.content_length.is_some() {

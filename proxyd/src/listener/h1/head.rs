@@ -227,12 +227,21 @@ pub(super) struct HeadContext {
 /// or the body runs to the close (HTTP/1.0). A `Date` is added when
 /// missing; `Connection: close` (HTTP/1.1) or `keep-alive` (HTTP/1.0) says
 /// what happens to the connection.
+/// Header fields of a response that are not in its map: an upstream's
+/// fields as they arrived ([`Fields::plain`] ones only) and the request id
+/// (`proxy::access::ClientBody::echo_id`), written before the map's.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Beside<'a> {
+    pub raw: Option<&'a Fields>,
+    pub request_id: Option<&'a HeaderValue>,
+}
+
 pub(super) fn encode_head(
     out: &mut Vec<u8>,
     status: StatusCode,
     reason: Option<&[u8]>,
     headers: &HeaderMap,
-    raw: Option<&Fields>,
+    beside: Beside<'_>,
     cx: &HeadContext,
 ) -> Framing {
     if cx.version == Version::HTTP_11 && status == StatusCode::OK && reason.is_none() {
@@ -256,11 +265,16 @@ pub(super) fn encode_head(
         || status == StatusCode::NOT_MODIFIED;
     let mut length_field: Option<u64> = None;
     let mut date = false;
-    if let Some(raw) = raw {
+    if let Some(raw) = beside.raw {
         // Plain fields (`Fields::plain`): nothing to leave out.
         raw.write(out);
         length_field = raw.content_length();
         date = raw.has_date();
+    }
+    if let Some(id) = beside.request_id {
+        out.extend_from_slice(b"x-request-id: ");
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
     for (name, value) in headers {
         if name == header::CONTENT_LENGTH {
@@ -471,7 +485,7 @@ mod tests {
 
     fn encode(status: StatusCode, headers: &HeaderMap, cx: &HeadContext) -> (String, Framing) {
         let mut out = Vec::new();
-        let framing = encode_head(&mut out, status, None, headers, None, cx);
+        let framing = encode_head(&mut out, status, None, headers, Beside::default(), cx);
         (String::from_utf8(out).expect("ascii"), framing)
     }
 
@@ -565,21 +579,26 @@ mod tests {
             .expect("complete");
         assert!(fields.plain());
         let mut headers = HeaderMap::new();
-        headers.insert("x-request-id", HeaderValue::from_static("abc"));
+        headers.insert("x-from-map", HeaderValue::from_static("m"));
+        let id = HeaderValue::from_static("abc");
+        let beside = Beside {
+            raw: Some(&fields),
+            request_id: Some(&id),
+        };
         let mut out = Vec::new();
         let framing = encode_head(
             &mut out,
             StatusCode::OK,
             None,
             &headers,
-            Some(&fields),
+            beside,
             &cx(Version::HTTP_11, true, Some(6)),
         );
         assert_eq!(
             String::from_utf8(out).expect("ascii"),
             "HTTP/1.1 200 OK\r\nServer: up\r\nDate: Sun, 22 Nov 2026 10:00:00 GMT\r\n\
              Set-Cookie: a=1\r\nContent-Length: 6\r\nset-cookie: b=2\r\n\
-             x-request-id: abc\r\n\r\n",
+             x-request-id: abc\r\nx-from-map: m\r\n\r\n",
             "no second length or date, the connection field is this hop's"
         );
         assert_eq!(framing, Framing::Length(6));
@@ -593,7 +612,7 @@ mod tests {
             StatusCode::OK,
             Some(b"Fine"),
             &HeaderMap::new(),
-            None,
+            Beside::default(),
             &cx(Version::HTTP_11, true, Some(0)),
         );
         assert!(out.starts_with(b"HTTP/1.1 200 Fine\r\n"));

@@ -51,7 +51,7 @@ use tokio::time::{Instant, Sleep};
 
 use body::Feed;
 pub use body::{BodyError, OnUpgrade, RequestBody, Upgraded};
-use head::{Framing, HeadContext, Refused, RequestHead};
+use head::{Beside, Framing, HeadContext, Refused, RequestHead};
 
 use super::accept::{self, stopped, Conn};
 use super::stop::Stopped;
@@ -59,7 +59,6 @@ use crate::body::Inbound;
 use crate::prefixed::Prefixed;
 use crate::proxy::{self, ConnInfo};
 use crate::state::Shared;
-use crate::upstream::wire::Fields;
 
 /// How long a connection waits for its next request before it lets go of
 /// its buffers.
@@ -349,7 +348,7 @@ impl Connection {
         let (parts, body) = resp.into_parts();
         let limit = self.header_timeout;
         let written = async {
-            let framing = self.out.head(&parts, None, &cx);
+            let framing = self.out.head(&parts, Beside::default(), &cx);
             self.write_body(body, framing, None, &[]).await?;
             self.stream.shutdown().await
         };
@@ -430,7 +429,11 @@ impl Connection {
             length: resp.body().size_hint().exact(),
         };
         let (parts, body) = resp.into_parts();
-        let framing = self.out.head(&parts, body.raw_fields(), &cx);
+        let beside = Beside {
+            raw: body.raw_fields(),
+            request_id: body.request_id(),
+        };
+        let framing = self.out.head(&parts, beside, &cx);
         if switching {
             if let Some(tx) = upgrade_tx {
                 if self.out.flush(&mut self.stream).await.is_err() {
@@ -569,14 +572,9 @@ struct Out {
 }
 
 impl Out {
-    /// Writes the head of `parts` (and `raw`, the upstream's fields not in
-    /// its map) into `front`; returns the body's framing.
-    fn head(
-        &mut self,
-        parts: &http::response::Parts,
-        raw: Option<&Fields>,
-        cx: &HeadContext,
-    ) -> Framing {
+    /// Writes the head of `parts` (and the fields `beside` its map) into
+    /// `front`; returns the body's framing.
+    fn head(&mut self, parts: &http::response::Parts, beside: Beside, cx: &HeadContext) -> Framing {
         let reason = parts
             .extensions
             .get::<hyper::ext::ReasonPhrase>()
@@ -586,7 +584,7 @@ impl Out {
             parts.status,
             reason,
             &parts.headers,
-            raw,
+            beside,
             cx,
         )
     }
