@@ -75,10 +75,17 @@ async fn expect_100_continue_gets_the_interim_answer_before_the_body_is_sent() {
         interim.starts_with("HTTP/1.1 100 Continue\r\n"),
         "{interim}"
     );
+    // The final answer's head may come right behind it: the upstream
+    // answers as soon as it has the request head.
+    let mut answer = interim
+        .split_once("\r\n\r\n")
+        .map_or_else(String::new, |(_, rest)| rest.to_owned());
     s.write_all(b"hello").await.unwrap();
-    let resp = read_response(&mut s).await;
-    assert_eq!(resp.status, Some(200), "{}", resp.text);
-    assert!(resp.text.ends_with("hello"), "{}", resp.text);
+    if !answer.ends_with("hello") {
+        answer += &read_until(&mut s, "hello").await;
+    }
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.ends_with("hello"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
