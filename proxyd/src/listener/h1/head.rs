@@ -221,12 +221,6 @@ pub(super) struct HeadContext {
     pub length: Option<u64>,
 }
 
-/// Writes a response head to `out` (appended) and returns how its body is
-/// framed. `Content-Length` comes from the map when present, else from the
-/// body's known length; `Transfer-Encoding: chunked` otherwise (HTTP/1.1),
-/// or the body runs to the close (HTTP/1.0). A `Date` is added when
-/// missing; `Connection: close` (HTTP/1.1) or `keep-alive` (HTTP/1.0) says
-/// what happens to the connection.
 /// Header fields of a response that are not in its map: an upstream's
 /// fields as they arrived ([`Fields::plain`] ones only) and the request id
 /// (`proxy::access::ClientBody::echo_id`), written before the map's.
@@ -236,6 +230,13 @@ pub(super) struct Beside<'a> {
     pub request_id: Option<&'a HeaderValue>,
 }
 
+/// Writes a response head to `out` (appended) and returns how its body is
+/// framed: the fields `beside` the map first, then the map's.
+/// `Content-Length` comes from the fields when present, else from the
+/// body's known length; `Transfer-Encoding: chunked` otherwise (HTTP/1.1),
+/// or the body runs to the close (HTTP/1.0). A `Date` is added when
+/// missing; `Connection: close` (HTTP/1.1) or `keep-alive` (HTTP/1.0) says
+/// what happens to the connection.
 pub(super) fn encode_head(
     out: &mut Vec<u8>,
     status: StatusCode,

@@ -80,7 +80,7 @@ const H2_PREFIX: &[u8] = b"PRI ";
 
 /// Serves a plain-TCP HTTP connection. One whose first bytes may be the
 /// HTTP/2 preface is handed to [`accept::serve_http`] (hyper) instead.
-pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo, conn: Conn) {
+pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: ConnInfo, conn: Conn) {
     let limits = accept::Limits::from_defaults(&shared);
     let mut shutdown = shared.shutdown.subscribe();
     let wait = limits.idle_timeout.min(limits.header_timeout);
@@ -102,7 +102,6 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, info: ConnInfo
     }
 
     let _conn = conn;
-    let mut info = info;
     // Upstream response fields are written as they arrived (`Out::head`).
     info.raw_fields = true;
     let peer = info.peer;
@@ -574,7 +573,12 @@ struct Out {
 impl Out {
     /// Writes the head of `parts` (and the fields `beside` its map) into
     /// `front`; returns the body's framing.
-    fn head(&mut self, parts: &http::response::Parts, beside: Beside, cx: &HeadContext) -> Framing {
+    fn head(
+        &mut self,
+        parts: &http::response::Parts,
+        beside: Beside<'_>,
+        cx: &HeadContext,
+    ) -> Framing {
         let reason = parts
             .extensions
             .get::<hyper::ext::ReasonPhrase>()
