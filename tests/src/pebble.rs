@@ -57,6 +57,25 @@ impl Pebble {
     pub async fn start(http_port: u16, tls_port: u16, validity_secs: u64) -> Pebble {
         require("pebble");
         require("pebble-challtestsrv");
+        // Another process may take a probed port before Pebble binds it;
+        // that shows as an early exit naming the address, and one retry
+        // with fresh ports settles it (as `TestProxy::start` does).
+        let mut pebble = Pebble::spawn(http_port, tls_port, validity_secs);
+        match pebble.wait_ready().await {
+            Ok(()) => pebble,
+            Err(logs) if logs.contains("address already in use") => {
+                drop(pebble);
+                let mut pebble = Pebble::spawn(http_port, tls_port, validity_secs);
+                if let Err(logs) = pebble.wait_ready().await {
+                    panic!("{logs}");
+                }
+                pebble
+            }
+            Err(logs) => panic!("{logs}"),
+        }
+    }
+
+    fn spawn(http_port: u16, tls_port: u16, validity_secs: u64) -> Pebble {
         let dir = short_tempdir();
         let ca = TestCa::new();
         let leaf = ca.leaf(&["127.0.0.1", "localhost"]);
@@ -107,45 +126,49 @@ impl Pebble {
             .stderr(log("pebble.err.log"))
             .spawn()
             .expect("spawn pebble");
-        let mut p = Pebble {
+        Pebble {
             pebble,
             dns,
             api,
             management,
             ca,
             dir,
-        };
-        p.wait_ready().await;
-        p
+        }
     }
 
-    async fn wait_ready(&mut self) {
+    /// Waits until the directory answers; on an early exit or timeout,
+    /// what went wrong with both servers' logs.
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let deadline = Instant::now() + patience();
         let config = client_config(&[self.ca.der()], &[b"http/1.1"]);
         loop {
             if let Ok(Some(status)) = self.pebble.try_wait() {
-                panic!("pebble exited early with {status}\n{}", self.logs());
+                return Err(format!(
+                    "pebble exited early with {status}\n{}",
+                    self.logs()
+                ));
             }
             if let Ok(Some(status)) = self.dns.try_wait() {
-                panic!(
+                return Err(format!(
                     "pebble-challtestsrv exited early with {status}\n{}",
                     self.logs()
-                );
+                ));
             }
             let host = self.api.to_string();
             if let Ok((resp, _)) =
                 tls_get(self.api, config.clone(), "127.0.0.1", &host, "/dir").await
             {
                 if resp.status() == 200 {
-                    return;
+                    return Ok(());
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "pebble did not answer within {:?}\n{}",
-                patience(),
-                self.logs()
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "pebble did not answer within {:?}\n{}",
+                    patience(),
+                    self.logs()
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -2,17 +2,19 @@
 //!
 //! Tests run in parallel threads of one process, and `proxyd` binds its ports
 //! itself, so we cannot hand it a listener. Instead one atomic cursor walks a
-//! high range (offset by our pid so two test processes rarely overlap) and
-//! each candidate is probed with a bind on 127.0.0.1. Between the probe and
-//! the child's bind another process may take the port; that rare race shows as
-//! `proxyd` exiting 3, which `TestProxy::start` retries once with new ports.
+//! range below Linux's default ephemeral range (32768–60999, where every
+//! outgoing connection takes its local port), offset by our pid so two test
+//! processes rarely overlap, and each candidate is probed with a bind on
+//! 127.0.0.1. Between the probe and the child's bind another process may
+//! still take the port; that rare race shows as `proxyd` exiting 3, which
+//! `TestProxy::start` retries once with new ports (`Pebble::start` likewise).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-const RANGE_START: u32 = 20_000;
-const RANGE_END: u32 = 60_000;
+const RANGE_START: u32 = 10_000;
+const RANGE_END: u32 = 32_000;
 
 fn cursor() -> &'static AtomicU32 {
     static CURSOR: OnceLock<AtomicU32> = OnceLock::new();
