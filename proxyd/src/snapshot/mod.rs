@@ -9,6 +9,8 @@
 pub mod routing;
 
 use std::collections::HashMap;
+
+use fnv::FnvHashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -33,7 +35,8 @@ pub struct Snapshot {
     /// The validated config it was built from.
     pub config: Arc<Config>,
     /// Listener routing, keyed by every address a listener is bound to.
-    pub listeners: HashMap<SocketAddr, ListenerRoutes>,
+    /// Looked up once per request: FNV, not SipHash (see `routing`).
+    pub listeners: FnvHashMap<SocketAddr, ListenerRoutes>,
     /// Sites in config order (indexes are what the host tables hold).
     pub sites: Vec<Site>,
     /// Upstreams by name.
@@ -142,7 +145,7 @@ impl Snapshot {
         }
 
         let site_names: Vec<Arc<str>> = sites.iter().map(|s| s.name.clone()).collect();
-        let mut listeners = HashMap::new();
+        let mut listeners = FnvHashMap::default();
         for l in &config.listeners {
             let served = || {
                 config
