@@ -44,9 +44,16 @@ fn host_default(bencher: Bencher, sites: usize) {
     bencher.bench_local(|| table.find(black_box(host)));
 }
 
+/// A host with uppercase letters: lowered into a new string.
 #[divan::bench]
 fn host_normalize(bencher: Bencher) {
     bencher.bench_local(|| normalize_host(black_box("Site2500.Example.COM:8080")));
+}
+
+/// The usual case, a lowercase host with a port: borrowed as it is.
+#[divan::bench]
+fn host_normalize_lowercase(bencher: Bencher) {
+    bencher.bench_local(|| normalize_host(black_box("site2500.example.com:8080")));
 }
 
 #[divan::bench(args = [1, 10, 100])]

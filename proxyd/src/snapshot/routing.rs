@@ -95,7 +95,9 @@ impl HostTable {
 /// host is already in that form (the usual case), so routing allocates
 /// nothing.
 pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
-    let raw = raw.trim();
+    // ASCII whitespace only: a Host value is visible ASCII (`to_str`), and
+    // HTTP's optional whitespace is SP and HTAB.
+    let raw = raw.trim_ascii();
     let host = if let Some(rest) = raw.strip_prefix('[') {
         // [v6]:port
         let end = rest.find(']')?;
@@ -108,14 +110,19 @@ pub fn normalize_host(raw: &str) -> Option<Cow<'_, str>> {
         }
     };
     let host = host.strip_suffix('.').unwrap_or(host);
-    if host.is_empty()
-        || !host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')
-        })
-    {
-        return None;
+    // One pass: the characters a host may have, and whether any is
+    // uppercase.
+    let mut upper = false;
+    for b in host.bytes() {
+        match b {
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'[' | b']' | b':' => {}
+            b'A'..=b'Z' => upper = true,
+            _ => return None,
+        }
     }
-    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+    if host.is_empty() {
+        None
+    } else if upper {
         Some(Cow::Owned(host.to_ascii_lowercase()))
     } else {
         Some(Cow::Borrowed(host))
@@ -193,6 +200,22 @@ mod tests {
         assert_eq!(normalize_host(""), None);
         assert_eq!(normalize_host("a b"), None);
         assert_eq!(normalize_host("host:port"), None);
+        assert_eq!(
+            normalize_host(" \tExample.org:80 ").as_deref(),
+            Some("example.org")
+        );
+        assert_eq!(normalize_host("."), None);
+        assert_eq!(normalize_host("a/b"), None);
+        assert_eq!(normalize_host("caf\u{e9}.example"), None);
+        // Already normal: borrowed, nothing allocated.
+        assert!(matches!(
+            normalize_host("api.example.com:443"),
+            Some(Cow::Borrowed("api.example.com"))
+        ));
+        assert!(matches!(
+            normalize_host("Api.example.com"),
+            Some(Cow::Owned(_))
+        ));
     }
 
     #[test]
