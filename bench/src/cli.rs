@@ -26,6 +26,14 @@ pub struct Cli {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Proxy::Proxyd, Proxy::Nginx, Proxy::Haproxy])]
     pub proxies: Vec<Proxy>,
 
+    /// Runs each scenario this many times. From the second run on, the
+    /// proxies take turns going first, and a summary of each peer's ratios
+    /// to proxyd over the runs (median, range, runs proxyd led) follows the
+    /// table: one run of a few seconds moves either proxy by 10% or more on
+    /// a shared VM.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+
     /// Seconds of measured load per row.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
     pub duration: u64,

@@ -3,7 +3,9 @@
 //!
 //! Ratios are peer ÷ proxyd, so for req/s a ratio above 1 means the peer is
 //! faster, and for CPU, latency and memory a ratio above 1 means the peer
-//! uses more. Columns that no row has are left out.
+//! uses more. Columns that no row has are left out. A scenario run more
+//! than once (`--repeat`) is compared run by run, and [`summarize`] sums
+//! the runs up.
 
 use comfy_table::{presets::ASCII_MARKDOWN, Table};
 
@@ -16,6 +18,9 @@ pub struct Row {
     pub scenario: String,
     /// Which proxy.
     pub proxy: Proxy,
+    /// Which run of the scenario (a scenario asked for twice, or
+    /// `--repeat`): rows are compared within their run.
+    pub run: usize,
     /// The figures, or why there are none.
     pub outcome: Outcome,
 }
@@ -55,7 +60,10 @@ pub struct Figures {
     pub errors: u64,
 }
 
-type Column = (&'static str, fn(&Figures) -> Option<f64>, usize);
+/// Reads one figure of a row.
+type Getter = fn(&Figures) -> Option<f64>;
+
+type Column = (&'static str, Getter, usize);
 
 const COLUMNS: [Column; 7] = [
     ("req/s", |f| f.rps, 0),
@@ -83,17 +91,8 @@ pub fn render(rows: &[Row]) -> String {
     header.extend(used.iter().map(|(name, _, _)| format!("{name} (×)")));
     header.push("errors / note".into());
     table.set_header(header);
-    for (i, row) in rows.iter().enumerate() {
-        // The nearest proxyd row of the scenario, before this one first: a
-        // scenario asked for twice gets two sets of rows, each compared
-        // within itself.
-        let same = |r: &&Row| r.scenario == row.scenario && r.proxy == Proxy::Proxyd;
-        let base = rows[..=i]
-            .iter()
-            .rev()
-            .find(same)
-            .or_else(|| rows[i..].iter().find(same))
-            .and_then(measured);
+    for row in rows {
+        let base = proxyd_row(rows, row).and_then(measured);
         let mut cells = vec![row.scenario.clone(), row.proxy.name().to_string()];
         match &row.outcome {
             Outcome::Measured(f) => {
@@ -121,6 +120,92 @@ pub fn render(rows: &[Row]) -> String {
     table.to_string()
 }
 
+/// proxyd's row of the same scenario and run as `row`.
+fn proxyd_row<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.scenario == row.scenario && r.run == row.run && r.proxy == Proxy::Proxyd)
+}
+
+/// The columns [`summarize`] reports, and whether a ratio above 1 means
+/// proxyd did better (the peer used more) or worse (the peer served more).
+const SUMMARY: [(&str, Getter, bool); 3] = [
+    ("req/s", |f| f.rps, false),
+    ("p99", |f| f.p99_ms, true),
+    ("CPU/req", |f| f.cpu_s_per_100k, true),
+];
+
+/// For each scenario run more than once and each peer: its ratio to
+/// proxyd over the runs where both were measured, as the median, the
+/// range, and in how many runs proxyd did better. `None` when no scenario
+/// ran twice.
+pub fn summarize(rows: &[Row]) -> Option<String> {
+    let mut lines = Vec::new();
+    let mut seen: Vec<(&str, Proxy)> = Vec::new();
+    for row in rows.iter().filter(|r| r.proxy != Proxy::Proxyd) {
+        let key = (row.scenario.as_str(), row.proxy);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let pairs: Vec<(&Figures, &Figures)> = rows
+            .iter()
+            .filter(|r| r.scenario == row.scenario && r.proxy == row.proxy)
+            .filter_map(|peer| {
+                let Outcome::Measured(p) = &peer.outcome else {
+                    return None;
+                };
+                match &proxyd_row(rows, peer)?.outcome {
+                    Outcome::Measured(b) => Some((p, b)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if pairs.len() < 2 {
+            continue;
+        }
+        let mut parts = Vec::new();
+        for (name, get, more_is_worse) in SUMMARY {
+            let mut ratios: Vec<f64> = pairs
+                .iter()
+                .filter_map(|(p, b)| Some(get(p)? / get(b).filter(|b| *b > 0.0)?))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            ratios.sort_by(f64::total_cmp);
+            let n = ratios.len();
+            let median = if n % 2 == 1 {
+                ratios[n / 2]
+            } else {
+                (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
+            };
+            let led = ratios
+                .iter()
+                .filter(|r| if more_is_worse { **r > 1.0 } else { **r < 1.0 })
+                .count();
+            parts.push(format!(
+                "{name} {median:.2} ({:.2}-{:.2}; proxyd better in {led} of {n})",
+                ratios[0],
+                ratios[n - 1]
+            ));
+        }
+        lines.push(format!(
+            "{:<10} {:<8} {}",
+            row.scenario,
+            row.proxy.name(),
+            parts.join(", ")
+        ));
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    lines.insert(
+        0,
+        "Over the runs, peer ÷ proxyd: median (min-max; runs where proxyd did better)".into(),
+    );
+    Some(lines.join("\n"))
+}
+
 /// `12345 (1.05)`: the value, and for peers its ratio to proxyd's.
 fn cell(value: Option<f64>, base: Option<f64>, digits: usize, proxy: Proxy) -> String {
     let Some(v) = value else {
@@ -137,9 +222,14 @@ mod tests {
     use super::*;
 
     fn row(proxy: Proxy, rps: f64) -> Row {
+        run_row(0, proxy, rps)
+    }
+
+    fn run_row(run: usize, proxy: Proxy, rps: f64) -> Row {
         Row {
             scenario: "keepalive".into(),
             proxy,
+            run,
             outcome: Outcome::Measured(Figures {
                 rps: Some(rps),
                 p99_ms: Some(2.0),
@@ -156,6 +246,7 @@ mod tests {
             Row {
                 scenario: "tls".into(),
                 proxy: Proxy::Proxyd,
+                run: 1,
                 outcome: Outcome::Unavailable("no TLS".into()),
             },
         ];
@@ -169,14 +260,48 @@ mod tests {
 
     #[test]
     fn a_repeated_scenario_is_compared_within_each_run_of_it() {
+        // The second run's peer went first.
         let rows = [
-            row(Proxy::Proxyd, 50_000.0),
-            row(Proxy::Nginx, 60_000.0),
-            row(Proxy::Proxyd, 40_000.0),
-            row(Proxy::Nginx, 60_000.0),
+            run_row(0, Proxy::Proxyd, 50_000.0),
+            run_row(0, Proxy::Nginx, 60_000.0),
+            run_row(1, Proxy::Nginx, 60_000.0),
+            run_row(1, Proxy::Proxyd, 40_000.0),
         ];
         let text = render(&rows);
         assert!(text.contains("60000 (1.20)"), "{text}");
         assert!(text.contains("60000 (1.50)"), "{text}");
+    }
+
+    #[test]
+    fn repeated_runs_are_summed_up_per_peer() {
+        assert_eq!(
+            summarize(&[row(Proxy::Proxyd, 1.0), row(Proxy::Nginx, 1.0)]),
+            None
+        );
+        let mut rows = Vec::new();
+        for (run, (ours, theirs)) in [(100.0, 90.0), (100.0, 120.0), (100.0, 95.0)]
+            .into_iter()
+            .enumerate()
+        {
+            rows.push(run_row(run, Proxy::Proxyd, ours));
+            rows.push(run_row(run, Proxy::Nginx, theirs));
+        }
+        // A failed run of the peer is left out of its summary.
+        rows.push(Row {
+            scenario: "keepalive".into(),
+            proxy: Proxy::Nginx,
+            run: 3,
+            outcome: Outcome::Failed("boom".into()),
+        });
+        let text = summarize(&rows).expect("a summary");
+        assert!(
+            text.contains("keepalive  nginx    req/s 0.95 (0.90-1.20; proxyd better in 2 of 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p99 1.00 (1.00-1.00; proxyd better in 0 of 3)"),
+            "{text}"
+        );
+        assert!(!text.contains("CPU/req"), "{text}");
     }
 }

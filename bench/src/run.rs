@@ -59,7 +59,7 @@ pub async fn main(cli: Cli) -> Result<ExitCode> {
     print_header(&cli, &opts, &scenarios, &proxies, &proxyd);
     let cpu_before = measure::cpu_times();
     let rows = tokio::select! {
-        rows = run_scenarios(opts, proxies, work.path().into(), proxyd, proxyctl, &scenarios) => rows?,
+        rows = run_scenarios(opts, proxies, work.path().into(), proxyd, proxyctl, &scenarios, cli.repeat) => rows?,
         // Dropping the other branch stops every server it started.
         () = interrupted() => return Err(BenchError::Interrupted),
     };
@@ -67,6 +67,10 @@ pub async fn main(cli: Cli) -> Result<ExitCode> {
 
     println!();
     println!("{}", report::render(&rows));
+    if let Some(summary) = report::summarize(&rows) {
+        println!();
+        println!("{summary}");
+    }
     println!(
         "(x) = ratio to proxyd in the same scenario. Hypervisor steal during the run: {steal:.1}%{}",
         if steal > 2.0 { " - treat latencies as noise" } else { "" }
@@ -92,21 +96,39 @@ async fn run_scenarios(
     proxyd: PathBuf,
     proxyctl: PathBuf,
     scenarios: &[Scenario],
+    repeat: u32,
 ) -> Result<Vec<Row>> {
-    let mut bench = Bench::new(opts, proxies, work, proxyd, proxyctl).await?;
+    let mut bench = Bench::new(opts, proxies.clone(), work, proxyd, proxyctl).await?;
     let mut rows = Vec::new();
+    // Each call of `Bench::run` is one run: its rows are compared with
+    // each other only (`Row::run`).
+    let mut run = 0;
     for &s in scenarios {
-        println!("-- {s:?}");
-        let new = bench.run(s).await?;
-        for row in &new {
-            println!(
-                "   {:<16} {:<8} {}",
-                row.scenario,
-                row.proxy.name(),
-                summary(&row.outcome)
-            );
+        for turn in 0..repeat as usize {
+            // The proxies take turns going first: an order effect (a
+            // warmer backend, drifting steal) then cancels out.
+            let mut order = proxies.clone();
+            let first = turn % order.len().max(1);
+            order.rotate_left(first);
+            bench.proxies = order;
+            if repeat > 1 {
+                println!("-- {s:?} ({} of {repeat})", turn + 1);
+            } else {
+                println!("-- {s:?}");
+            }
+            let mut new = bench.run(s).await?;
+            for row in &mut new {
+                row.run = run;
+                println!(
+                    "   {:<16} {:<8} {}",
+                    row.scenario,
+                    row.proxy.name(),
+                    summary(&row.outcome)
+                );
+            }
+            rows.extend(new);
+            run += 1;
         }
-        rows.extend(new);
     }
     Ok(rows)
 }

@@ -77,7 +77,8 @@ pub struct Options {
 pub struct Bench {
     /// Knobs.
     pub opts: Options,
-    /// Proxies to compare, proxyd first.
+    /// Proxies to compare, in the order they run (proxyd first, unless
+    /// `--repeat` gives the others a turn).
     pub proxies: Vec<Proxy>,
     /// The run's temp dir: configs, logs, raw tool output.
     pub work: PathBuf,

@@ -49,6 +49,7 @@ pub(super) async fn run(bench: &mut Bench, scenario: Scenario) -> Result<Vec<Row
         rows.push(Row {
             scenario: label.to_string(),
             proxy,
+            run: 0,
             outcome,
         });
     }
@@ -181,6 +182,7 @@ pub(super) fn row(label: &str, proxy: Proxy, measured: Result<Outcome>) -> Resul
     Ok(Row {
         scenario: label.to_string(),
         proxy,
+        run: 0,
         outcome,
     })
 }
