@@ -10,6 +10,9 @@
 # `h2load --h1 -n REQUESTS -c 8` over keep-alive; the same for nginx as a
 # proxy, for scale. Loopback only; everything started is stopped on exit.
 # Needs: valgrind, nginx, nghttp2-client (h2load), curl.
+# CALLGRIND_ARGS adds callgrind options to both runs, e.g.
+# "--cache-sim=yes --branch-sim=yes" for simulated cache and branch misses
+# (KEEP=1 keeps the output files for callgrind_annotate).
 set -euo pipefail
 bin=${1:-target/release/proxyd}
 n=${2:-20000}
@@ -59,7 +62,7 @@ hosts = ["*"]
 name = "backend"
 servers = [{ address = "127.0.0.1:$base" }]
 EOF2
-start valgrind --tool=callgrind --callgrind-out-file="$work/cg.proxyd" "$bin" -c "$work/proxyd.toml"
+start valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.proxyd" "$bin" -c "$work/proxyd.toml"
 wait_up $((base + 1))
 h2load --h1 -n "$n" -c 8 "http://127.0.0.1:$((base + 1))/" | grep -E '^requests:'
 kill -INT -- "-${pids[-1]}"; while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 0.2; done
@@ -71,7 +74,7 @@ http { access_log off; $(temps proxy) keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:$base; keepalive 64; keepalive_requests 1000000; }
   server { listen 127.0.0.1:$((base + 2)); location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 EOF2
-start valgrind --tool=callgrind --callgrind-out-file="$work/cg.nginx" nginx -c "$work/nginx.conf"
+start valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.nginx" nginx -c "$work/nginx.conf"
 wait_up $((base + 2))
 h2load --h1 -n "$n" -c 8 "http://127.0.0.1:$((base + 2))/" | grep -E '^requests:'
 kill -QUIT -- "-${pids[-1]}"; while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 0.2; done
