@@ -13,9 +13,13 @@
 # CALLGRIND_ARGS adds callgrind options to both runs, e.g.
 # "--cache-sim=yes --branch-sim=yes" for simulated cache and branch misses
 # (KEEP=1 keeps the output files for callgrind_annotate).
+# MODE=close measures a new connection per request instead: wrk with
+# `Connection: close`, 8 connections, for REQUESTS/2000 seconds (default
+# 10 s), divided by the requests wrk completed. Needs wrk.
 set -euo pipefail
 bin=${1:-target/release/proxyd}
 n=${2:-20000}
+mode=${MODE:-keepalive}
 base=${CALLGRIND_BASE_PORT:-28180}
 work=$(mktemp -d /tmp/pd-cg.XXXXXX)
 pids=()
@@ -28,8 +32,17 @@ trap cleanup EXIT
 start() { setsid "$@" >"$work/$(basename "$1").$RANDOM.log" 2>&1 & pids+=("$!"); }
 wait_up() { for _ in $(seq 1 150); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; echo "nothing answers on :$1" >&2; exit 1; }
 temps() { for t in body proxy fastcgi uwsgi scgi; do printf '%s_temp_path %s/%s-%s;\n' "$t" "$work" "$1" "$t"; done | sed 's/^body_/client_body_/'; }
-per_request() {  # callgrind file -> instructions per request
-  callgrind_annotate "$1" 2>/dev/null | awk -v n="$n" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%d", $1 / n}'
+per_request() {  # callgrind file, requests -> instructions per request
+  callgrind_annotate "$1" 2>/dev/null | awk -v n="$2" '/PROGRAM TOTALS/ {gsub(",", "", $1); printf "%d", $1 / n}'
+}
+drive() {  # port -> prints the requests completed
+  if [ "$mode" = close ]; then
+    wrk -t1 -c8 -d"$(( n / 2000 > 0 ? n / 2000 : 1 ))s" -H "Connection: close" "http://127.0.0.1:$1/" \
+      | awk '/requests in/ {print $1}'
+  else
+    h2load --h1 -n "$n" -c 8 "http://127.0.0.1:$1/" | grep -E '^requests:' >&2
+    echo "$n"
+  fi
 }
 
 cat >"$work/backend.conf" <<EOF2
@@ -64,7 +77,7 @@ servers = [{ address = "127.0.0.1:$base" }]
 EOF2
 start valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.proxyd" "$bin" -c "$work/proxyd.toml"
 wait_up $((base + 1))
-h2load --h1 -n "$n" -c 8 "http://127.0.0.1:$((base + 1))/" | grep -E '^requests:'
+done_proxyd=$(drive $((base + 1)))
 kill -INT -- "-${pids[-1]}"; while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 0.2; done
 
 cat >"$work/nginx.conf" <<EOF2
@@ -76,7 +89,7 @@ http { access_log off; $(temps proxy) keepalive_requests 1000000;
 EOF2
 start valgrind --tool=callgrind ${CALLGRIND_ARGS:-} --callgrind-out-file="$work/cg.nginx" nginx -c "$work/nginx.conf"
 wait_up $((base + 2))
-h2load --h1 -n "$n" -c 8 "http://127.0.0.1:$((base + 2))/" | grep -E '^requests:'
+done_nginx=$(drive $((base + 2)))
 kill -QUIT -- "-${pids[-1]}"; while kill -0 "${pids[-1]}" 2>/dev/null; do sleep 0.2; done
 
-echo "instructions per request: proxyd $(per_request "$work/cg.proxyd"), nginx $(per_request "$work/cg.nginx") ($n keep-alive requests, startup included)"
+echo "instructions per request: proxyd $(per_request "$work/cg.proxyd" "$done_proxyd"), nginx $(per_request "$work/cg.nginx" "$done_nginx") ($done_proxyd and $done_nginx $mode requests, startup included)"

@@ -58,3 +58,44 @@ async fn an_h2_client_is_proxied_to_an_http1_upstream() {
         .unwrap();
     assert_eq!(send.send_request(req).await.unwrap().status(), 404);
 }
+
+/// The protocol is told from the first bytes, however they arrive: a
+/// preface cut after "PR" (undecided until more comes) is still HTTP/2,
+/// and a request that begins like one ("P", then "UT") is HTTP/1.1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_protocol_is_told_from_first_bytes_sent_in_pieces() {
+    use proxyd_e2e::h2raw::{self, Outcome};
+    use tokio::io::AsyncWriteExt;
+
+    let up = TestUpstream::http1().route("/x", "hi").spawn().await;
+    let px = ProxyConfig::new()
+        .upstream(Upstream::new("api", [up.addr()]))
+        .site(Site::new("app", ["app.test"]).route(Route::upstream("/", "api")))
+        .start()
+        .await;
+
+    for split in [2, 4] {
+        let out =
+            h2raw::exchange_in_two(px.http_addr(), &h2raw::get("app.test", "/x"), None, split)
+                .await;
+        assert_eq!(
+            out,
+            Outcome::Response(Some(200)),
+            "split {split}: {}",
+            px.log_tail(20)
+        );
+    }
+
+    let mut s = tokio::net::TcpStream::connect(px.http_addr())
+        .await
+        .unwrap();
+    s.write_all(b"P").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    s.write_all(b"UT /x HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2\r\n\r\nok")
+        .await
+        .unwrap();
+    let resp = proxyd_e2e::raw::read_response(&mut s).await;
+    assert_eq!(resp.status, Some(200), "{}", resp.text);
+    assert!(resp.text.ends_with("hi"), "{}", resp.text);
+    assert_eq!(up.request_count(), 3);
+}

@@ -93,6 +93,17 @@ fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 /// with `fields` (and `body` as one DATA frame when given), and reports
 /// what the server did with it.
 pub async fn exchange(addr: SocketAddr, fields: &[Field<'_>], body: Option<&[u8]>) -> Outcome {
+    exchange_in_two(addr, fields, body, 0).await
+}
+
+/// [`exchange`], with the first `split` bytes (of the preface, say) sent
+/// alone and the rest 100 ms later.
+pub async fn exchange_in_two(
+    addr: SocketAddr,
+    fields: &[Field<'_>],
+    body: Option<&[u8]>,
+    split: usize,
+) -> Outcome {
     let mut s = TcpStream::connect(addr).await.expect("connect to proxyd");
     let mut out = PREFACE.to_vec();
     out.extend(frame(SETTINGS, 0, 0, &[]));
@@ -101,8 +112,13 @@ pub async fn exchange(addr: SocketAddr, fields: &[Field<'_>], body: Option<&[u8]
     if let Some(b) = body {
         out.extend(frame(DATA, END_STREAM, 1, b));
     }
+    let (first, rest) = out.split_at(split.min(out.len()));
+    if !first.is_empty() {
+        let _ = s.write_all(first).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // The server may refuse early and close; a failed write is fine.
-    let _ = s.write_all(&out).await;
+    let _ = s.write_all(rest).await;
     match tokio::time::timeout(patience(), read_outcome(&mut s)).await {
         Ok(o) => o,
         Err(_) => Outcome::Closed,

@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,23 +43,33 @@ pub(super) async fn run(
     permits: Arc<Semaphore>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
+    // Both watches live across the loop, registered once: a watch polled
+    // afresh per accepted connection took two locks each time.
+    let probes = (stop.clone(), shutdown.clone());
+    let stop = pin!(stopped(&mut stop));
+    let shutdown = pin!(stopped(&mut shutdown));
+    let mut stop = Stopped::new(probes.0, stop);
+    let mut shutdown = Stopped::new(probes.1, shutdown);
     loop {
         // `biased`, stop first: once stopped, a connection that is also
         // ready is left to the loop that replaces this one (a reload that
         // switched the address's kind waits for this loop to end).
-        let permit = tokio::select! {
-            biased;
-            _ = stopped(&mut stop) => break,
-            _ = stopped(&mut shutdown) => break,
-            p = permits.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => tokio::select! {
+                biased;
+                _ = &mut stop => break,
+                _ = &mut shutdown => break,
+                p = permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
             },
         };
         let (stream, peer) = tokio::select! {
             biased;
-            _ = stopped(&mut stop) => break,
-            _ = stopped(&mut shutdown) => break,
+            _ = &mut stop => break,
+            _ = &mut shutdown => break,
             r = listener.accept() => match r {
                 Ok(conn) => conn,
                 Err(e) => {

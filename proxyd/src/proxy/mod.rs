@@ -42,7 +42,7 @@ use error::ProxyError;
 use prometheus_client::metrics::counter::Counter;
 
 /// What a connection knows about itself, shared by its requests.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ConnInfo {
     /// The configured address of the listener that accepted it.
     pub listen: SocketAddr,

@@ -67,6 +67,9 @@ const PARK_AFTER: Duration = Duration::from_millis(50);
 /// Room made in the read buffer for a request head.
 const HEAD_READ: usize = 8 * 1024;
 
+/// Room first made for a response head.
+const HEAD_ROOM: usize = 512;
+
 /// A buffer grown past this (a large head or body) is not kept between
 /// requests.
 const KEEP_BUF: usize = 2 * HEAD_READ;
@@ -78,28 +81,12 @@ const COPY_MAX: usize = 4 * 1024;
 /// The start of the HTTP/2 connection preface (prior knowledge).
 const H2_PREFIX: &[u8] = b"PRI ";
 
-/// Serves a plain-TCP HTTP connection. One whose first bytes may be the
+/// Serves a plain-TCP HTTP connection. One whose first bytes are the
 /// HTTP/2 preface is handed to [`accept::serve_http`] (hyper) instead.
 pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: ConnInfo, conn: Conn) {
     let limits = accept::Limits::from_defaults(&shared);
     let mut shutdown = shared.shutdown.subscribe();
     let wait = limits.idle_timeout.min(limits.header_timeout);
-
-    let mut first = [0u8; H2_PREFIX.len()];
-    let peeked = tokio::select! {
-        r = stream.peek(&mut first) => r,
-        _ = tokio::time::sleep(wait) => return,
-        _ = stopped(&mut shutdown) => return,
-    };
-    let n = match peeked {
-        Ok(0) | Err(_) => return,
-        Ok(n) => n,
-    };
-    if H2_PREFIX.starts_with(&first[..n]) {
-        // Boxed: hyper's HTTP/2 connection would make every HTTP/1.1
-        // connection's task as large as itself.
-        return Box::pin(accept::serve_http(shared, stream, info, conn)).await;
-    }
 
     let _conn = conn;
     // Upstream response fields are written as they arrived (`Out::head`).
@@ -120,12 +107,34 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
         wait,
         stopping: probe,
         last: Instant::now(),
-        parked: false,
+        // Nothing to let go of yet: the first bytes wait up to `wait`.
+        parked: true,
     };
     let mut clock = Clock {
         timer: pin!(tokio::time::sleep(PARK_AFTER)),
         stop: Stopped::new(stop_probe, stop),
     };
+    // The first bytes are read as any others (no peek: one system call
+    // fewer per connection), then tell HTTP/2 with prior knowledge apart.
+    loop {
+        if let Err(end) = poll_fn(|cx| c.poll_fill(cx, &mut clock)).await {
+            // Boxed: a rare path, kept out of every connection's task.
+            Box::pin(c.end(end, peer)).await;
+            return;
+        }
+        let n = c.buf.len().min(H2_PREFIX.len());
+        if c.buf[..n] != H2_PREFIX[..n] {
+            break;
+        }
+        if n == H2_PREFIX.len() {
+            let mut info = Arc::unwrap_or_clone(c.info);
+            info.raw_fields = false;
+            let io = Prefixed::new(c.stream, c.buf);
+            // Boxed: hyper's HTTP/2 connection would make every HTTP/1.1
+            // connection's task as large as itself.
+            return Box::pin(accept::serve_http(c.shared, io, info, _conn)).await;
+        }
+    }
     loop {
         // Boxed: a parked connection's task holds a pointer, not the
         // state of a request in flight. One box per busy period (requests
@@ -138,18 +147,17 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
                 c.out = Out::default();
                 c.parked = true;
                 if let Err(end) = poll_fn(|cx| c.poll_fill(cx, &mut clock)).await {
-                    c.end(end, peer).await;
+                    Box::pin(c.end(end, peer)).await;
                     return;
                 }
             }
             Next::Ended(end) => {
-                c.end(end, peer).await;
+                Box::pin(c.end(end, peer)).await;
                 return;
             }
-            Next::Close => {
-                let _ = c.stream.shutdown().await;
-                return;
-            }
+            // Dropping the socket closes it with a FIN after the answer
+            // (a `shutdown` first would only add a system call).
+            Next::Close => return,
             Next::Gone => return,
             Next::Upgrade(tx) => {
                 let early = std::mem::take(&mut c.buf);
@@ -583,6 +591,11 @@ impl Out {
             .extensions
             .get::<hyper::ext::ReasonPhrase>()
             .map(|r| r.as_bytes());
+        if self.front.capacity() == 0 {
+            // Room for a usual head at once, not grown from nothing in
+            // steps (the first answer of a busy period).
+            self.front.reserve(HEAD_ROOM);
+        }
         head::encode_head(
             &mut self.front,
             parts.status,
