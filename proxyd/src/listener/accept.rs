@@ -106,7 +106,9 @@ pub(super) async fn run(
             continue;
         }
         let info = ConnInfo::new(addr, peer, false, None);
-        tokio::spawn(h1::serve(shared.clone(), stream, info, conn));
+        // Boxed once here: `spawn` hands the future down by value through
+        // several calls, and each moved the whole (1 KiB) task state.
+        tokio::spawn(Box::pin(h1::serve(shared.clone(), stream, info, conn)));
     }
     tracing::debug!(%addr, "stopped accepting");
 }
