@@ -89,13 +89,13 @@ pub(super) async fn run(
             tokio::spawn(crate::tcp::serve(shared.clone(), stream, addr, peer, conn));
             continue;
         }
-        let _ = stream.set_nodelay(true);
         let conn = Conn {
             _permit: permit,
             _active: ActiveGuard::new(active.clone()),
             _drain: shared.shutdown.guard(),
         };
         if kind == Kind::Https {
+            let _ = stream.set_nodelay(true);
             let shared = shared.clone();
             tokio::spawn(async move {
                 if let Some((tls, sni)) = crate::tls::accept(&shared, addr, stream).await {

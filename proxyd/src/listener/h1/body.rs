@@ -250,6 +250,9 @@ impl Feed {
                 // started): a short write is as good as a failure.
                 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
                 self.send_continue = false;
+                // The answer follows this write: Nagle off (see
+                // `Out::poll_write`).
+                let _ = stream.set_nodelay(true);
                 if !matches!(stream.try_write(CONTINUE), Ok(n) if n == CONTINUE.len()) {
                     self.deliver(Some(Err(BodyError::Io(io::ErrorKind::WriteZero))), true);
                     return true;

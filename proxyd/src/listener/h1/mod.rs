@@ -129,6 +129,7 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
         if n == H2_PREFIX.len() {
             let mut info = Arc::unwrap_or_clone(c.info);
             info.raw_fields = false;
+            let _ = c.stream.set_nodelay(true);
             let io = Prefixed::new(c.stream, c.buf);
             // Boxed: hyper's HTTP/2 connection would make every HTTP/1.1
             // connection's task as large as itself.
@@ -144,7 +145,7 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
             Next::Request => {
                 // Parked: the buffers are gone; wait for the next bytes.
                 c.buf = BytesMut::new();
-                c.out = Out::default();
+                c.out.release();
                 c.parked = true;
                 if let Err(end) = poll_fn(|cx| c.poll_fill(cx, &mut clock)).await {
                     Box::pin(c.end(end, peer)).await;
@@ -160,6 +161,8 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
             Next::Close => return,
             Next::Gone => return,
             Next::Upgrade(tx) => {
+                // Relayed both ways from now on: Nagle off.
+                let _ = c.stream.set_nodelay(true);
                 let early = std::mem::take(&mut c.buf);
                 let _ = tx.send(Prefixed::new(c.stream, early));
                 return;
@@ -576,6 +579,10 @@ struct Out {
     back: Vec<u8>,
     /// Bytes of `front`, `data` and `back`, in that order, written so far.
     written: usize,
+    /// The socket has been written to.
+    wrote: bool,
+    /// Nagle's algorithm is off on the socket (`TCP_NODELAY`).
+    nodelay: bool,
 }
 
 impl Out {
@@ -649,9 +656,29 @@ impl Out {
         head::encode_last_chunk(into, trailers, allowed);
     }
 
+    /// Lets go of the buffers (a parked connection); what it knows of the
+    /// socket stays.
+    fn release(&mut self) {
+        *self = Out {
+            wrote: self.wrote,
+            nodelay: self.nodelay,
+            ..Out::default()
+        };
+    }
+
     /// Writes what is pending; ready once all of it is written.
+    ///
+    /// Nagle's algorithm is turned off before the socket's second write,
+    /// as nginx does: the first write of a connection never waits for an
+    /// acknowledgement (nothing is in flight), so a connection answered in
+    /// one write, as most `Connection: close` ones are, spares the system
+    /// call.
     fn poll_write(&mut self, cx: &mut Context<'_>, stream: &mut TcpStream) -> Poll<io::Result<()>> {
         while self.pending() > 0 {
+            if self.wrote && !self.nodelay {
+                let _ = stream.set_nodelay(true);
+                self.nodelay = true;
+            }
             let mut at = self.written;
             let mut parts = [IoSlice::new(&[]); 3];
             let mut n = 0;
@@ -666,7 +693,10 @@ impl Out {
             }
             match Pin::new(&mut *stream).poll_write_vectored(cx, &parts[..n]) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(k)) => self.written += k,
+                Poll::Ready(Ok(k)) => {
+                    self.written += k;
+                    self.wrote = true;
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }
