@@ -56,6 +56,8 @@ pub struct Figures {
     pub kib_per_conn: Option<f64>,
     /// Median `proxyctl reload` time, ms.
     pub reload_ms: Option<f64>,
+    /// Hypervisor steal during the measured load, percent of all CPU time.
+    pub steal_pct: Option<f64>,
     /// Errors seen by the load generator.
     pub errors: u64,
 }
@@ -63,17 +65,24 @@ pub struct Figures {
 /// Reads one figure of a row.
 type Getter = fn(&Figures) -> Option<f64>;
 
-type Column = (&'static str, Getter, usize);
+/// A column: its name, its figure, its digits, and whether peers get a
+/// ratio to proxyd in it.
+type Column = (&'static str, Getter, usize, bool);
 
-const COLUMNS: [Column; 7] = [
-    ("req/s", |f| f.rps, 0),
-    ("p50 ms", |f| f.p50_ms, 3),
-    ("p99 ms", |f| f.p99_ms, 3),
-    ("CPU s/100k req", |f| f.cpu_s_per_100k, 2),
-    ("peak RSS MiB", |f| f.peak_rss_mib, 1),
-    ("KiB/idle conn", |f| f.kib_per_conn, 2),
-    ("reload ms", |f| f.reload_ms, 1),
+const COLUMNS: [Column; 8] = [
+    ("req/s", |f| f.rps, 0, true),
+    ("p50 ms", |f| f.p50_ms, 3, true),
+    ("p99 ms", |f| f.p99_ms, 3, true),
+    ("CPU s/100k req", |f| f.cpu_s_per_100k, 2, true),
+    ("peak RSS MiB", |f| f.peak_rss_mib, 1, true),
+    ("KiB/idle conn", |f| f.kib_per_conn, 2, true),
+    ("reload ms", |f| f.reload_ms, 1, true),
+    ("steal %", |f| f.steal_pct, 1, false),
 ];
+
+/// Hypervisor steal above this (percent, during a row's load) makes its
+/// latencies noise: `../shared/bench/BASELINE.md` saw p99 wrecked by it.
+pub const QUIET_STEAL: f64 = 2.0;
 
 /// Renders `rows` as a Markdown-compatible table.
 pub fn render(rows: &[Row]) -> String {
@@ -83,12 +92,18 @@ pub fn render(rows: &[Row]) -> String {
     };
     let used: Vec<&Column> = COLUMNS
         .iter()
-        .filter(|(_, get, _)| rows.iter().filter_map(measured).any(|f| get(&f).is_some()))
+        .filter(|(_, get, _, _)| rows.iter().filter_map(measured).any(|f| get(&f).is_some()))
         .collect();
     let mut table = Table::new();
     table.load_preset(ASCII_MARKDOWN);
     let mut header = vec!["scenario".to_string(), "proxy".to_string()];
-    header.extend(used.iter().map(|(name, _, _)| format!("{name} (×)")));
+    header.extend(used.iter().map(|(name, _, _, ratio)| {
+        if *ratio {
+            format!("{name} (×)")
+        } else {
+            name.to_string()
+        }
+    }));
     header.push("errors / note".into());
     table.set_header(header);
     for row in rows {
@@ -96,13 +111,9 @@ pub fn render(rows: &[Row]) -> String {
         let mut cells = vec![row.scenario.clone(), row.proxy.name().to_string()];
         match &row.outcome {
             Outcome::Measured(f) => {
-                for (_, get, digits) in &used {
-                    cells.push(cell(
-                        get(f),
-                        base.as_ref().and_then(get),
-                        *digits,
-                        row.proxy,
-                    ));
+                for (_, get, digits, ratio) in &used {
+                    let base = base.as_ref().and_then(get).filter(|_| *ratio);
+                    cells.push(cell(get(f), base, *digits, row.proxy));
                 }
                 cells.push(f.errors.to_string());
             }
@@ -126,18 +137,27 @@ fn proxyd_row<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
         .find(|r| r.scenario == row.scenario && r.run == row.run && r.proxy == Proxy::Proxyd)
 }
 
-/// The columns [`summarize`] reports, and whether a ratio above 1 means
-/// proxyd did better (the peer used more) or worse (the peer served more).
-const SUMMARY: [(&str, Getter, bool); 3] = [
-    ("req/s", |f| f.rps, false),
-    ("p99", |f| f.p99_ms, true),
-    ("CPU/req", |f| f.cpu_s_per_100k, true),
+/// The columns [`summarize`] reports, whether a ratio above 1 means
+/// proxyd did better (the peer used more) or worse (the peer served more),
+/// and whether only quiet runs count (steal at most [`QUIET_STEAL`] in
+/// both rows).
+const SUMMARY: [(&str, Getter, bool, bool); 3] = [
+    ("req/s", |f| f.rps, false, false),
+    ("p99", |f| f.p99_ms, true, true),
+    ("CPU/req", |f| f.cpu_s_per_100k, true, false),
 ];
+
+/// Whether a row's load ran with little enough steal for its latencies to
+/// mean something (a row that did not measure steal counts as quiet).
+fn quiet(f: &Figures) -> bool {
+    f.steal_pct.is_none_or(|s| s <= QUIET_STEAL)
+}
 
 /// For each scenario run more than once and each peer: its ratio to
 /// proxyd over the runs where both were measured, as the median, the
-/// range, and in how many runs proxyd did better. `None` when no scenario
-/// ran twice.
+/// range, and in how many runs proxyd did better. p99 counts only the
+/// runs where both rows were quiet (see [`quiet`]), and says how many it
+/// left out. `None` when no scenario ran twice.
 pub fn summarize(rows: &[Row]) -> Option<String> {
     let mut lines = Vec::new();
     let mut seen: Vec<(&str, Proxy)> = Vec::new();
@@ -164,12 +184,23 @@ pub fn summarize(rows: &[Row]) -> Option<String> {
             continue;
         }
         let mut parts = Vec::new();
-        for (name, get, more_is_worse) in SUMMARY {
+        for (name, get, more_is_worse, quiet_only) in SUMMARY {
+            let counted = |(p, b): &&(&Figures, &Figures)| !quiet_only || (quiet(p) && quiet(b));
             let mut ratios: Vec<f64> = pairs
                 .iter()
+                .filter(counted)
                 .filter_map(|(p, b)| Some(get(p)? / get(b).filter(|b| *b > 0.0)?))
                 .collect();
+            let noisy = pairs.len() - pairs.iter().filter(counted).count();
+            let left_out = if noisy > 0 {
+                format!("; {noisy} with steal above {QUIET_STEAL}% left out")
+            } else {
+                String::new()
+            };
             if ratios.is_empty() {
+                if noisy > 0 {
+                    parts.push(format!("{name}: every run had steal above {QUIET_STEAL}%"));
+                }
                 continue;
             }
             ratios.sort_by(f64::total_cmp);
@@ -184,7 +215,7 @@ pub fn summarize(rows: &[Row]) -> Option<String> {
                 .filter(|r| if more_is_worse { **r > 1.0 } else { **r < 1.0 })
                 .count();
             parts.push(format!(
-                "{name} {median:.2} ({:.2}-{:.2}; proxyd better in {led} of {n})",
+                "{name} {median:.2} ({:.2}-{:.2}; proxyd better in {led} of {n}{left_out})",
                 ratios[0],
                 ratios[n - 1]
             ));
@@ -303,5 +334,59 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("CPU/req"), "{text}");
+    }
+
+    #[test]
+    fn p99_of_runs_with_steal_is_left_out_of_the_summary() {
+        let mut rows = Vec::new();
+        // (proxyd p99, nginx p99, steal of proxyd's row, of nginx's row)
+        let runs = [
+            (2.0, 2.2, 0.1, 0.3),
+            (2.0, 1.0, 5.0, 0.0),
+            (2.0, 2.4, 0.0, 0.0),
+            (2.0, 1.0, 0.0, 9.0),
+        ];
+        for (run, (ours, theirs, s_ours, s_theirs)) in runs.into_iter().enumerate() {
+            for (proxy, p99, steal) in [
+                (Proxy::Proxyd, ours, s_ours),
+                (Proxy::Nginx, theirs, s_theirs),
+            ] {
+                rows.push(Row {
+                    scenario: "keepalive".into(),
+                    proxy,
+                    run,
+                    outcome: Outcome::Measured(Figures {
+                        rps: Some(100.0),
+                        p99_ms: Some(p99),
+                        steal_pct: Some(steal),
+                        ..Figures::default()
+                    }),
+                });
+            }
+        }
+        let text = summarize(&rows).expect("a summary");
+        assert!(
+            text.contains(
+                "p99 1.15 (1.10-1.20; proxyd better in 2 of 2; 2 with steal above 2% left out)"
+            ),
+            "{text}"
+        );
+        // req/s counts every run.
+        assert!(
+            text.contains("req/s 1.00 (1.00-1.00; proxyd better in 0 of 4)"),
+            "{text}"
+        );
+        let table = render(&rows);
+        assert!(table.contains("| steal % "), "{table}");
+        assert!(table.contains("| 9.0 "), "{table}");
+        assert!(!table.contains("9.0 ("), "no ratio for steal: {table}");
+
+        for row in &mut rows {
+            if let Outcome::Measured(f) = &mut row.outcome {
+                f.steal_pct = Some(3.0);
+            }
+        }
+        let text = summarize(&rows).expect("a summary");
+        assert!(text.contains("p99: every run had steal above 2%"), "{text}");
     }
 }

@@ -102,9 +102,11 @@ pub(super) async fn wrk_figures(
         wrk(opts.warmup).run(&out("warmup")).await?;
     }
     let ticks0 = running.server.cpu_ticks();
+    let cpu0 = measure::cpu_times();
     let load = wrk(opts.duration).run(&out("load")).await?;
+    let steal = measure::steal_percent(cpu0, measure::cpu_times());
     let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
-    Ok(figures(load, ticks, running, &out("load")))
+    Ok(figures(load, ticks, steal, running, &out("load")))
 }
 
 /// The same with h2load over TLS; a proxy that does not negotiate h2 over
@@ -128,7 +130,9 @@ async fn h2_figures(
         h2(opts.warmup).run(&out("warmup")).await?;
     }
     let ticks0 = running.server.cpu_ticks();
+    let cpu0 = measure::cpu_times();
     let (load, negotiated) = h2(opts.duration).run(&out("load")).await?;
+    let steal = measure::steal_percent(cpu0, measure::cpu_times());
     let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
     if negotiated.alpn != "h2" || negotiated.tls != "TLSv1.3" {
         let why = format!(
@@ -140,10 +144,16 @@ async fn h2_figures(
             _ => Outcome::Failed(why),
         });
     }
-    Ok(figures(load, ticks, running, &out("load")))
+    Ok(figures(load, ticks, steal, running, &out("load")))
 }
 
-fn figures(load: Load, ticks: u64, running: &Running, raw: &std::path::Path) -> Outcome {
+fn figures(
+    load: Load,
+    ticks: u64,
+    steal: f64,
+    running: &Running,
+    raw: &std::path::Path,
+) -> Outcome {
     if load.requests == 0 {
         return Outcome::Failed(format!(
             "no request completed ({} errors); see {}",
@@ -158,6 +168,7 @@ fn figures(load: Load, ticks: u64, running: &Running, raw: &std::path::Path) -> 
         p99_ms: Some(load.p99_ms),
         cpu_s_per_100k: Some(cpu_seconds_per_100k(ticks, load.requests)),
         peak_rss_mib: Some(running.server.peak_rss_kib() as f64 / 1024.0),
+        steal_pct: Some(steal),
         errors: load.errors,
         ..Figures::default()
     })
