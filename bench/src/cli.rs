@@ -78,4 +78,12 @@ pub struct Cli {
     /// Keep the work dir (configs, logs, raw tool output) and print its path.
     #[arg(long)]
     pub keep: bool,
+
+    /// Peers add no headers (their minimal proxy configs, as before
+    /// session 8). By default nginx and HAProxy are set to add what proxyd
+    /// adds by contract: X-Forwarded-For/-Proto/-Host, X-Real-IP and
+    /// X-Request-Id upstream, X-Request-Id in the response, the client's
+    /// Host passed on.
+    #[arg(long)]
+    pub bare_peers: bool,
 }

@@ -157,6 +157,7 @@ fn options(cli: &Cli, fd_limit: u64) -> Options {
         sites: cli.sites as usize,
         load_cpus: cli.load_cpus.clone(),
         proxy_cpus: cli.proxy_cpus.clone(),
+        same_headers: !cli.bare_peers,
     };
     if cli.smoke {
         opts.duration = 1;

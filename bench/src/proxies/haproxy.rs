@@ -32,6 +32,20 @@ pub(super) fn prepare(setup: &Setup<'_>) -> Result<Launch> {
             map.display()
         );
     }
+    let headers = if setup.same_headers {
+        format!(
+            "    option forwardfor\n\
+             \x20   http-request set-header X-Forwarded-Proto {proto}\n\
+             \x20   http-request set-header X-Forwarded-Host %[req.hdr(host)]\n\
+             \x20   http-request set-header X-Real-IP %[src]\n\
+             \x20   unique-id-format %[uuid()]\n\
+             \x20   unique-id-header X-Request-Id\n\
+             \x20   http-response set-header X-Request-Id %[unique-id]\n",
+            proto = if setup.tls.is_some() { "https" } else { "http" },
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
         // `no strict-limits`: HAProxy sizes its FD needs for two sockets per
         // connection; idle clients need one, so a lower limit is only a warning.
@@ -39,7 +53,7 @@ pub(super) fn prepare(setup: &Setup<'_>) -> Result<Launch> {
          defaults\n    mode http\n    option http-keep-alive\n    http-reuse always\n\
          \x20   timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n\
          \x20   timeout http-keep-alive 60s\n\
-         frontend fe\n    {bind}\n{route}\
+         frontend fe\n    {bind}\n{headers}{route}\
          backend be\n    server s1 {backend}\n",
         max = setup.max_connections + 64,
         backend = setup.backend,

@@ -88,6 +88,11 @@ pub struct Setup<'a> {
     pub sites: usize,
     /// Client connections it must accept at once.
     pub max_connections: usize,
+    /// A peer (nginx, HAProxy) does the header work proxyd does by
+    /// contract (SPEC §6): the client's Host, X-Forwarded-For/-Proto/-Host,
+    /// X-Real-IP and a new X-Request-Id upstream, the id in the response.
+    /// proxyd does it either way.
+    pub same_headers: bool,
 }
 
 /// The host of site `i` in a many-sites config.
@@ -124,4 +129,58 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The peers' configs with and without proxyd's header work.
+    #[test]
+    fn peers_add_proxyds_headers_unless_bare() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for same_headers in [true, false] {
+            let setup = Setup {
+                dir: dir.path(),
+                port: 8080,
+                tls: None,
+                backend: "127.0.0.1:9090".parse().expect("address"),
+                sites: 0,
+                max_connections: 64,
+                same_headers,
+            };
+            for (proxy, wanted) in [
+                (
+                    Proxy::Nginx,
+                    &[
+                        "proxy_set_header Host $http_host;",
+                        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                        "proxy_set_header X-Real-IP $remote_addr;",
+                        "proxy_set_header X-Request-Id $request_id;",
+                        "add_header X-Request-Id $request_id always;",
+                    ][..],
+                ),
+                (
+                    Proxy::Haproxy,
+                    &[
+                        "option forwardfor",
+                        "http-request set-header X-Real-IP %[src]",
+                        "http-request set-header X-Forwarded-Proto http",
+                        "unique-id-header X-Request-Id",
+                        "http-response set-header X-Request-Id %[unique-id]",
+                    ][..],
+                ),
+            ] {
+                let launch = prepare(proxy, &setup, Path::new("proxyd")).expect("config");
+                let text = fs::read_to_string(&launch.config).expect("config written");
+                for line in wanted {
+                    assert_eq!(
+                        text.contains(line),
+                        same_headers,
+                        "{proxy:?} {line}:\n{text}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -78,8 +78,21 @@ pub(super) fn prepare_proxy(setup: &Setup<'_>) -> Result<Launch> {
         ),
         None => format!("listen 127.0.0.1:{}{};\n", setup.port, options(first)),
     };
-    let location = "  location / {\n    proxy_pass http://backend;\n    \
-                    proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n  }\n";
+    let headers = if setup.same_headers {
+        "    proxy_set_header Host $http_host;\n    \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n    \
+         proxy_set_header X-Forwarded-Proto $scheme;\n    \
+         proxy_set_header X-Forwarded-Host $http_host;\n    \
+         proxy_set_header X-Real-IP $remote_addr;\n    \
+         proxy_set_header X-Request-Id $request_id;\n    \
+         add_header X-Request-Id $request_id always;\n"
+    } else {
+        ""
+    };
+    let location = format!(
+        "  location / {{\n    proxy_pass http://backend;\n    \
+         proxy_http_version 1.1;\n    proxy_set_header Connection \"\";\n{headers}  }}\n"
+    );
     let mut text = format!(
         "{}http {{\n{}access_log off;\nkeepalive_requests 1000000;\nkeepalive_timeout 75s;\n\
          server_names_hash_max_size 65536;\nserver_names_hash_bucket_size 128;\n\

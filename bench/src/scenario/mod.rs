@@ -70,6 +70,8 @@ pub struct Options {
     pub load_cpus: String,
     /// CPUs of the proxy under test.
     pub proxy_cpus: String,
+    /// Peers add proxyd's headers (see `Setup::same_headers`).
+    pub same_headers: bool,
 }
 
 /// What every scenario shares during one run.
@@ -183,6 +185,7 @@ impl Bench {
             backend: self.backend,
             sites,
             max_connections,
+            same_headers: self.opts.same_headers,
         };
         let launch = proxies::prepare(proxy, &setup, &self.proxyd)?;
         let mut server = Server::spawn(

@@ -78,6 +78,7 @@ async fn reload_ms(bench: &Bench, running: &Running, sites: usize) -> Result<f64
         backend: bench.backend,
         sites,
         max_connections: 1024,
+        same_headers: bench.opts.same_headers,
     };
     let mut times = Vec::new();
     for variant in 1..=RELOADS {
