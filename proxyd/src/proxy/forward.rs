@@ -99,7 +99,7 @@ async fn attempt(
     server: &ServerState,
     mut req: Request<Body>,
     fields: &ExtraFields,
-    replay: Option<Request<Body>>,
+    replay: Option<Box<Request<Body>>>,
     limits: &Limits,
     https: bool,
 ) -> Result<Response<UpstreamBody>, AttemptError> {
@@ -150,7 +150,7 @@ async fn attempt(
             Err(SendError::Failed(e)) => {
                 return Err(match replay {
                     Some(again) if !e.is_client_fault() => {
-                        AttemptError::Retryable(Box::new(again), upstream(e))
+                        AttemptError::Retryable(again, upstream(e))
                     }
                     _ => AttemptError::Fatal(upstream(e)),
                 });
@@ -161,8 +161,10 @@ async fn attempt(
 
 /// A copy of `req` to send again if the connection breaks before any
 /// response: only for idempotent methods (RFC 9110 §9.2.2) without a body
-/// and outside upgrades, where a second delivery changes nothing.
-fn replayable(req: &Request<Body>) -> Option<Request<Body>> {
+/// and outside upgrades, where a second delivery changes nothing. Boxed:
+/// inline, the usually absent copy would be moved along with every
+/// request's future.
+fn replayable(req: &Request<Body>) -> Option<Box<Request<Body>>> {
     let idempotent = matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
@@ -178,7 +180,7 @@ fn replayable(req: &Request<Body>) -> Option<Request<Body>> {
     *copy.uri_mut() = req.uri().clone();
     *copy.version_mut() = req.version();
     *copy.headers_mut() = req.headers().clone();
-    Some(copy)
+    Some(Box::new(copy))
 }
 
 /// The servers a request has tried, kept on the stack for the usual small
