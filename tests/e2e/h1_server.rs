@@ -266,3 +266,25 @@ async fn a_client_that_leaves_mid_request_is_let_go_at_once() {
     .await;
     assert!(let_go, "the connection is still held: {:?}", active().await);
 }
+
+/// A client that goes on sending a body proxyd refused still reads the
+/// answer: the connection lingers, reading and dropping what comes, rather
+/// than closing with bytes unread (which resets it, and the answer with it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_body_still_being_sent_does_not_cost_the_client_its_answer() {
+    let (up, px) = world().await;
+    let mut s = TcpStream::connect(px.http_addr()).await.unwrap();
+    s.write_all(b"POST /echo HTTP/1.1\r\nHost: app.test\r\nContent-Length: 999999999999\r\n\r\n")
+        .await
+        .unwrap();
+    // Far more than the socket buffers hold: proxyd must read it.
+    let body = vec![b'x'; 8 << 20];
+    tokio::time::timeout(Duration::from_secs(30), s.write_all(&body))
+        .await
+        .expect("the body was read and dropped, not left to block the client")
+        .expect("no reset while the body is sent");
+    let resp = read_response(&mut s).await;
+    assert_eq!(resp.status, Some(413), "{}", resp.text);
+    assert_eq!(resp.header("connection"), Some("close"), "{}", resp.text);
+    assert_eq!(up.request_count(), 0);
+}

@@ -67,6 +67,13 @@ const PARK_AFTER: Duration = Duration::from_millis(50);
 /// Room made in the read buffer for a request head.
 const HEAD_READ: usize = 8 * 1024;
 
+/// A connection that closes with a request body unread reads and drops
+/// the rest for at most this long (nginx: `lingering_time`)...
+const LINGER_MAX: Duration = Duration::from_secs(30);
+
+/// ...and stops once the client pauses this long (`lingering_timeout`).
+const LINGER_PAUSE: Duration = Duration::from_secs(5);
+
 /// Room first made for a response head.
 const HEAD_ROOM: usize = 512;
 
@@ -159,6 +166,10 @@ pub(super) async fn serve(shared: Arc<Shared>, stream: TcpStream, mut info: Conn
             // Dropping the socket closes it with a FIN after the answer
             // (a `shutdown` first would only add a system call).
             Next::Close => return,
+            Next::Linger => {
+                Box::pin(c.linger(&mut clock.stop)).await;
+                return;
+            }
             Next::Gone => return,
             Next::Upgrade(tx) => {
                 // Relayed both ways from now on: Nagle off.
@@ -206,6 +217,9 @@ enum Next {
     Gone,
     /// The 101 is written: the socket goes to the upgrade.
     Upgrade(oneshot::Sender<Upgraded>),
+    /// The answer is complete and the connection closes, but the client
+    /// may still be sending the request's body: see `Connection::linger`.
+    Linger,
 }
 
 struct Connection {
@@ -463,19 +477,46 @@ impl Connection {
         if self.buf.is_empty() && self.buf.capacity() > KEEP_BUF {
             self.buf = BytesMut::new();
         }
-        match written {
-            Err(e) => {
-                tracing::debug!(peer = %self.info.peer, error = %e, "answer not finished");
-                return Next::Gone;
-            }
-            Ok(()) if framing == Framing::Close => return Next::Close,
-            Ok(()) => {}
+        if let Err(e) = written {
+            tracing::debug!(peer = %self.info.peer, error = %e, "answer not finished");
+            return Next::Gone;
         }
         let body_read = feed.as_mut().is_none_or(|f| f.skip_buffered(&mut self.buf));
-        if keep_alive && body_read {
+        if !body_read {
+            Next::Linger
+        } else if keep_alive && framing != Framing::Close {
             Next::Request
         } else {
             Next::Close
+        }
+    }
+
+    /// Closes after an answer that left the request's body unread, as
+    /// nginx's `lingering_close`: the answer is followed by a FIN, then
+    /// whatever the client still sends is read and dropped until it
+    /// closes, pauses [`LINGER_PAUSE`], [`LINGER_MAX`] has passed or
+    /// shutdown begins. Closing at once with unread bytes would send a
+    /// reset, and a client still sending its body could lose the answer
+    /// (a 413, say) before reading it.
+    async fn linger<F: Future<Output = ()>>(&mut self, stop: &mut Stopped<'_, F>) {
+        if self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let end = Instant::now() + LINGER_MAX;
+        loop {
+            self.buf.clear();
+            if self.buf.capacity() < HEAD_READ {
+                self.buf.reserve(HEAD_READ);
+            }
+            let until = end.min(Instant::now() + LINGER_PAUSE);
+            tokio::select! {
+                read = tokio::time::timeout_at(until, self.stream.read_buf(&mut self.buf)) => {
+                    if !matches!(read, Ok(Ok(n)) if n > 0) {
+                        return;
+                    }
+                }
+                () = &mut *stop => return,
+            }
         }
     }
 
