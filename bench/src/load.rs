@@ -1,4 +1,5 @@
-//! Load generators: `wrk` (HTTP/1.1) and `h2load` (HTTP/2 over TLS).
+//! Load generators: `wrk` (HTTP/1.1), `h2load` (HTTP/2 over TLS) and
+//! `openssl s_time` (TLS handshakes resuming a session).
 //!
 //! Each run is pinned to the load CPU, aimed at 127.0.0.1 only, bounded by
 //! its own duration plus a hard timeout after which it is killed, and its
@@ -121,6 +122,86 @@ impl H2load<'_> {
         load.p99_ms = percentile(&micros, 99.0) / 1000.0;
         Ok((load, negotiated))
     }
+}
+
+/// An `openssl s_time -reuse` run: one connection after another, each a
+/// TLS handshake resuming the first connection's session, then
+/// `GET / HTTP/1.0` and the answer to the close.
+#[derive(Debug, Clone)]
+pub struct STime<'a> {
+    /// CPU list for taskset.
+    pub cpus: &'a str,
+    /// Target, `https://127.0.0.1:PORT/`.
+    pub url: &'a str,
+    /// Run length.
+    pub seconds: u64,
+}
+
+/// What an `s_time -reuse` run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Resumed {
+    /// Connections made (each one request).
+    pub connections: u64,
+    /// Of them, handshakes that resumed the session.
+    pub resumed: u64,
+    /// Connections per second of wall time.
+    pub per_second: f64,
+}
+
+impl STime<'_> {
+    /// Runs s_time; its output is also written to `out`.
+    pub async fn run(&self, out: &Path) -> Result<Resumed> {
+        let addr = self
+            .url
+            .strip_prefix("https://")
+            .map(|rest| rest.trim_end_matches('/'))
+            .unwrap_or_default();
+        let args = vec![
+            "-c".to_string(),
+            self.cpus.to_string(),
+            "openssl".into(),
+            "s_time".into(),
+            "-connect".into(),
+            addr.to_string(),
+            "-www".into(),
+            "/".into(),
+            "-reuse".into(),
+            "-time".into(),
+            self.seconds.max(1).to_string(),
+        ];
+        let started = std::time::Instant::now();
+        let text = run_bounded("openssl s_time", self.url, &args, self.seconds, out).await?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let mut resumed = parse_s_time(&text).ok_or_else(|| BenchError::Load {
+            tool: "openssl s_time",
+            reason: format!("unexpected output: {}", text.trim()),
+        })?;
+        resumed.per_second = resumed.connections as f64 / elapsed.max(1e-9);
+        Ok(resumed)
+    }
+}
+
+/// Parses `openssl s_time -reuse` output: the connections of the timed
+/// part (`N connections in S real seconds`) and, from its progress line
+/// after `starting`, how many resumed (`r`; a full handshake prints its
+/// version, `*` for TLS 1.3). `per_second` is left to the caller.
+pub fn parse_s_time(text: &str) -> Option<Resumed> {
+    let mut lines = text.lines().map(str::trim);
+    lines.by_ref().find(|l| *l == "starting")?;
+    let progress = lines.next()?;
+    let resumed = progress.bytes().filter(|b| *b == b'r').count() as u64;
+    let connections = lines
+        .filter_map(|l| {
+            let (n, rest) = l.split_once(' ')?;
+            rest.contains("real seconds")
+                .then(|| n.parse::<u64>().ok())?
+        })
+        .next_back()?;
+    Some(Resumed {
+        connections,
+        resumed,
+        per_second: 0.0,
+    })
 }
 
 /// Runs `taskset ARGS` (the load tool) with a hard timeout; returns stdout+stderr.
@@ -275,6 +356,23 @@ pub fn percentile(sorted: &[u64], pct: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s_time_reports_connections_and_resumed_handshakes() {
+        let text = "Collecting connection statistics for 3 seconds
+
+Now timing with session id reuse.
+starting
+rrrrrr*rrr
+
+983 connections in 0.74s; 1328.38 connections/user sec, bytes read 332254
+983 connections in 4 real seconds, 338 bytes read per connection
+";
+        let r = parse_s_time(text).expect("parsed");
+        assert_eq!(r.connections, 983);
+        assert_eq!(r.resumed, 9);
+        assert_eq!(parse_s_time("Unable to get connection\n"), None);
+    }
 
     const WRK: &str = "Running 1s test @ http://127.0.0.1:18081/
   1 threads and 64 connections

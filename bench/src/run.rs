@@ -183,12 +183,15 @@ fn check_programs(scenarios: &[Scenario], proxies: &[Proxy]) -> Result<()> {
     ];
     if scenarios
         .iter()
-        .any(|s| *s != Scenario::Idle && *s != Scenario::Tls)
+        .any(|s| !matches!(s, Scenario::Idle | Scenario::Tls | Scenario::TlsResume))
     {
         needed.push(("wrk", "wrk"));
     }
     if scenarios.contains(&Scenario::Tls) {
         needed.push(("h2load", "nghttp2-client"));
+    }
+    if scenarios.contains(&Scenario::TlsResume) {
+        needed.push(("openssl", "openssl"));
     }
     if proxies.contains(&Proxy::Haproxy) {
         needed.push(("haproxy", "haproxy"));
@@ -242,6 +245,7 @@ fn print_header(
         ("haproxy", "-v"),
         ("wrk", "-v"),
         ("h2load", "--version"),
+        ("openssl", "version"),
     ]
     .iter()
     .filter_map(|(program, flag)| version(program, flag))

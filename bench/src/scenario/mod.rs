@@ -35,6 +35,9 @@ pub enum Scenario {
     Large,
     /// TLS 1.3 termination, HTTP/2 (h2load), keep-alive.
     Tls,
+    /// A TLS 1.3 handshake per request, resuming the session (openssl
+    /// s_time -reuse, one connection at a time).
+    TlsResume,
     /// N idle keep-alive connections: memory per connection.
     Idle,
     /// 1 vs N sites: routing cost, memory, and proxyd reload time.
@@ -43,11 +46,12 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in report order.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Keepalive,
         Scenario::Close,
         Scenario::Large,
         Scenario::Tls,
+        Scenario::TlsResume,
         Scenario::Idle,
         Scenario::Sites,
     ];
@@ -145,9 +149,11 @@ impl Bench {
     /// Runs one scenario for every selected proxy.
     pub async fn run(&mut self, scenario: Scenario) -> Result<Vec<Row>> {
         match scenario {
-            Scenario::Keepalive | Scenario::Close | Scenario::Large | Scenario::Tls => {
-                traffic::run(self, scenario).await
-            }
+            Scenario::Keepalive
+            | Scenario::Close
+            | Scenario::Large
+            | Scenario::Tls
+            | Scenario::TlsResume => traffic::run(self, scenario).await,
             Scenario::Idle => idle::run(self).await,
             Scenario::Sites => sites::run(self).await,
         }

@@ -1,5 +1,6 @@
 //! Request-rate scenarios: keep-alive, connection per request, 1 MiB
-//! responses (wrk) and TLS 1.3 + HTTP/2 (h2load).
+//! responses (wrk), TLS 1.3 + HTTP/2 (h2load) and TLS handshakes with
+//! session resumption (openssl s_time).
 //!
 //! Per proxy: start it, run an unmeasured warm-up (fills its upstream
 //! pool), then the measured run while reading the proxy group's CPU ticks
@@ -8,7 +9,7 @@
 //! available" and the run goes on.
 
 use crate::error::{BenchError, Result};
-use crate::load::{H2load, Load, Wrk};
+use crate::load::{H2load, Load, STime, Wrk};
 use crate::measure;
 use crate::proxies::{nginx, Proxy};
 use crate::report::{Figures, Outcome, Row};
@@ -23,10 +24,11 @@ pub(super) async fn run(bench: &mut Bench, scenario: Scenario) -> Result<Vec<Row
         Scenario::Keepalive => "keepalive",
         Scenario::Close => "close",
         Scenario::Large => "large-1MiB",
+        Scenario::TlsResume => "tls-resume",
         _ => "tls-h2",
     };
     let certs = match scenario {
-        Scenario::Tls => Some(bench.certs()?),
+        Scenario::Tls | Scenario::TlsResume => Some(bench.certs()?),
         _ => None,
     };
     let mut rows = Vec::new();
@@ -41,7 +43,10 @@ pub(super) async fn run(bench: &mut Bench, scenario: Scenario) -> Result<Vec<Row
         let outcome = match measured {
             Ok(outcome) => outcome,
             Err(e @ BenchError::Interrupted) => return Err(e),
-            Err(e) if proxy == Proxy::Proxyd && scenario == Scenario::Tls => {
+            Err(e)
+                if proxy == Proxy::Proxyd
+                    && matches!(scenario, Scenario::Tls | Scenario::TlsResume) =>
+            {
                 Outcome::Unavailable(explain(proxy, label, &e))
             }
             Err(e) => Outcome::Failed(explain(proxy, label, &e)),
@@ -65,6 +70,7 @@ async fn measure_row(
 ) -> Result<Outcome> {
     let outcome = match scenario {
         Scenario::Tls => h2_figures(bench, &running, label, proxy).await?,
+        Scenario::TlsResume => resume_figures(bench, &running, label, proxy).await?,
         Scenario::Large => {
             let url = format!("{}{}", running.url, &nginx::LARGE_PATH[1..]);
             wrk_figures(bench, &running, label, proxy, &url, &[]).await?
@@ -145,6 +151,48 @@ async fn h2_figures(
         });
     }
     Ok(figures(load, ticks, steal, running, &out("load")))
+}
+
+/// Handshakes resuming a session, one connection at a time (`openssl
+/// s_time -reuse`): connections per second and the proxy's CPU per
+/// connection. A proxy that resumed fewer than 90% of them fails the row.
+async fn resume_figures(
+    bench: &Bench,
+    running: &Running,
+    label: &str,
+    proxy: Proxy,
+) -> Result<Outcome> {
+    let opts = &bench.opts;
+    let out = |phase: &str| bench.file(&format!("{label}-{}-{phase}.txt", proxy.name()));
+    let s_time = |seconds| STime {
+        cpus: &opts.load_cpus,
+        url: &running.url,
+        seconds,
+    };
+    if opts.warmup > 0 {
+        s_time(opts.warmup).run(&out("warmup")).await?;
+    }
+    let ticks0 = running.server.cpu_ticks();
+    let cpu0 = measure::cpu_times();
+    let r = s_time(opts.duration).run(&out("load")).await?;
+    let steal = measure::steal_percent(cpu0, measure::cpu_times());
+    let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
+    if r.connections == 0 || r.resumed * 10 < r.connections * 9 {
+        return Ok(Outcome::Failed(format!(
+            "{} of {} handshakes resumed the session; see {}",
+            r.resumed,
+            r.connections,
+            out("load").display()
+        )));
+    }
+    Ok(Outcome::Measured(Figures {
+        requests: r.connections,
+        rps: Some(r.per_second),
+        cpu_s_per_100k: Some(cpu_seconds_per_100k(ticks, r.connections)),
+        peak_rss_mib: Some(running.server.peak_rss_kib() as f64 / 1024.0),
+        steal_pct: Some(steal),
+        ..Figures::default()
+    }))
 }
 
 fn figures(
