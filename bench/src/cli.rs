@@ -10,7 +10,7 @@ use crate::scenario::Scenario;
 /// Side-by-side benchmark of proxyd, nginx and HAProxy on loopback.
 ///
 /// Starts one fixed backend (nginx), then each proxy in turn with an
-/// equivalent config, drives it with wrk or h2load pinned to other CPUs than
+/// equivalent config, drives it with wrk, h2load or openssl s_time pinned to other CPUs than
 /// the proxy, and prints req/s, p50/p99 latency, proxy CPU seconds per 100k
 /// requests and peak RSS, each peer also as a ratio to proxyd. Only
 /// 127.0.0.1 is used; every process started is stopped on exit and on
