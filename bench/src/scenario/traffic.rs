@@ -107,12 +107,22 @@ pub(super) async fn wrk_figures(
     if opts.warmup > 0 {
         wrk(opts.warmup).run(&out("warmup")).await?;
     }
+    let (load, ticks, steal) = measured(running, wrk(opts.duration).run(&out("load"))).await?;
+    Ok(figures(load, ticks, steal, running, &out("load")))
+}
+
+/// Runs the measured load `run`; returns its result with the proxy's CPU
+/// ticks and the machine's steal (percent) over it.
+async fn measured<T>(
+    running: &Running,
+    run: impl std::future::Future<Output = Result<T>>,
+) -> Result<(T, u64, f64)> {
     let ticks0 = running.server.cpu_ticks();
     let cpu0 = measure::cpu_times();
-    let load = wrk(opts.duration).run(&out("load")).await?;
+    let result = run.await?;
     let steal = measure::steal_percent(cpu0, measure::cpu_times());
     let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
-    Ok(figures(load, ticks, steal, running, &out("load")))
+    Ok((result, ticks, steal))
 }
 
 /// The same with h2load over TLS; a proxy that does not negotiate h2 over
@@ -135,11 +145,8 @@ async fn h2_figures(
     if opts.warmup > 0 {
         h2(opts.warmup).run(&out("warmup")).await?;
     }
-    let ticks0 = running.server.cpu_ticks();
-    let cpu0 = measure::cpu_times();
-    let (load, negotiated) = h2(opts.duration).run(&out("load")).await?;
-    let steal = measure::steal_percent(cpu0, measure::cpu_times());
-    let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
+    let ((load, negotiated), ticks, steal) =
+        measured(running, h2(opts.duration).run(&out("load"))).await?;
     if negotiated.alpn != "h2" || negotiated.tls != "TLSv1.3" {
         let why = format!(
             "negotiated {:?} over {:?}, expected h2 over TLSv1.3",
@@ -172,11 +179,7 @@ async fn resume_figures(
     if opts.warmup > 0 {
         s_time(opts.warmup).run(&out("warmup")).await?;
     }
-    let ticks0 = running.server.cpu_ticks();
-    let cpu0 = measure::cpu_times();
-    let r = s_time(opts.duration).run(&out("load")).await?;
-    let steal = measure::steal_percent(cpu0, measure::cpu_times());
-    let ticks = running.server.cpu_ticks().saturating_sub(ticks0);
+    let (r, ticks, steal) = measured(running, s_time(opts.duration).run(&out("load"))).await?;
     if r.connections == 0 || r.resumed * 10 < r.connections * 9 {
         return Ok(Outcome::Failed(format!(
             "{} of {} handshakes resumed the session; see {}",
