@@ -51,9 +51,10 @@ pub(super) async fn run(
     let mut stop = Stopped::new(probes.0, stop);
     let mut shutdown = Stopped::new(probes.1, shutdown);
     loop {
-        // `biased`, stop first: once stopped, a connection that is also
-        // ready is left to the loop that replaces this one (a reload that
-        // switched the address's kind waits for this loop to end).
+        // A free permit is taken at once; the waits below are `biased`,
+        // stop first: once stopped, a connection that is also ready is
+        // left to the loop that replaces this one (a reload that switched
+        // the address's kind waits for this loop to end).
         let permit = match permits.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(_) => tokio::select! {
